@@ -1,0 +1,17 @@
+"""Test settings: the same product, with fast hashing, a private cache and media folder,
+and a queue of its own so a test worker never takes another process's tasks."""
+
+import os
+import tempfile
+import uuid
+
+from annotator.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# In-process cache: a test worker runs in the test process, so it shares it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MEDIA_ROOT = tempfile.mkdtemp(prefix="annotator-test-media-")
+CELERY_TASK_DEFAULT_QUEUE = f"annotator-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+# Most tests run tasks inline; tests that need the worker start one (tests/conftest.py).
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,0 +1,195 @@
+"""spaCy DocBin (``.spacy``), what ``spacy train`` reads: one Doc per document.
+
+    doc.text        "Rebels took Aleppo."
+    doc.ents        (Aleppo,)  with label GPE; tokens from the project language's tokenizer
+    doc.user_data   {"id": 7, "meta": {}, "relations": [{"head": [0, 6], "tail": [12, 18], "label": "IN"}]}
+
+``doc.ents`` holds the spans that do not overlap (of overlapping ones the
+longest in code points wins, ties to the earliest); ``doc.spans["sc"]`` holds
+every span, overlapping or not, in record order. Relation ends are
+``[start_char, end_char]`` of the spans they join (code points, end exclusive).
+Sentence starts come from the pipeline's sentencizer (a default one if it has
+none), plus a start after every line break and never one inside a span.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from collections.abc import Iterable, Iterator
+
+from spacy.language import Language
+from spacy.pipeline import Sentencizer
+from spacy.tokens import Doc, DocBin, Span
+from spacy.vocab import Vocab
+from srsly import msgpack
+
+from exports.formats.iob import drop_overlaps
+from exports.formats.jsonl import parse_document
+from exports.records import DocumentRecord, ExportStats, FormatError
+
+SPAN_KEY = "sc"
+# ORTH and SPACY are always stored; these keep entities and sentences.
+DOC_ATTRS = ("ENT_IOB", "ENT_TYPE", "SENT_START")
+
+
+def write_spacy(records: Iterable[DocumentRecord], nlp: Language, stats: ExportStats | None = None) -> bytes:
+    """The ``.spacy`` bytes for ``records`` tokenized by ``nlp`` (a blank pipeline of the project language).
+
+    ValueError names any span that does not start and end on token boundaries.
+    """
+    # DocBin(store_user_data=True) and doc.spans.to_bytes() each call
+    # srsly.msgpack_dumps, which looks up package entry points on every call
+    # (~0.3 ms, several times the cost of a short doc). We pack the same bytes
+    # with one reused packer instead and hand them to the DocBin.
+    packer = msgpack.Packer(use_bin_type=True)
+    doc_bin = DocBin(attrs=DOC_ATTRS, store_user_data=False)
+    for record, doc, spans in annotated_docs(records, nlp, stats):
+        doc_bin.add(doc)
+        doc_bin.span_groups[-1] = span_group_bytes(packer, spans)
+        doc_bin.strings.update(span.label_ for span in spans)
+        doc_bin.user_data.append(packer.pack(_user_data(record)))
+    doc_bin.store_user_data = True  # to_bytes now writes the user_data filled above
+    return doc_bin.to_bytes()
+
+
+def read_spacy(data: bytes, nlp: Language | None = None) -> Iterator[tuple[int, DocumentRecord]]:
+    """Yield ``(document_number, record)``, numbered from 1, for each Doc in a ``.spacy`` file.
+
+    Spans are ``spans["sc"]`` then any entity not already among them; relations,
+    id, meta and annotator come from ``user_data`` as ``write_spacy`` stores them.
+    A FormatError's ``line`` is the 1-based document number.
+    """
+    try:
+        doc_bin = DocBin().from_bytes(data)
+    except Exception as exc:  # untrusted bytes: zlib, msgpack and numpy each fail in their own way
+        raise FormatError(0, f"not a spaCy DocBin (.spacy) file ({exc})") from None
+    vocab = nlp.vocab if nlp is not None else Vocab()
+    for number, doc in enumerate(doc_bin.get_docs(vocab), start=1):
+        try:
+            yield number, _doc_to_record(doc)
+        except ValueError as exc:
+            raise FormatError(number, f"document {number}: {exc}") from None
+
+
+def annotated_docs(
+    records: Iterable[DocumentRecord], nlp: Language, stats: ExportStats | None = None
+) -> Iterator[tuple[DocumentRecord, Doc, list[Span]]]:
+    """Yield ``(record, doc, spans)``: ``spans`` are all of the record's spans as
+    labelled spaCy spans in record order; ``doc.ents`` holds those that do not
+    overlap and sentence starts are set. Overlaps left out of ``doc.ents`` are
+    counted in ``stats.dropped_overlaps``.
+    """
+    sentencizer = nlp.get_pipe("sentencizer") if "sentencizer" in nlp.pipe_names else Sentencizer()
+    for record in records:
+        doc = nlp.make_doc(record.text)
+        spans = [_align(doc, record, i) for i in range(len(record.spans))]
+        kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
+        doc.ents = [spans[i] for i in kept]  # every other token becomes O, not missing
+        sentencizer(doc)
+        _fix_sentences(doc, record.text, spans)
+        if stats is not None:
+            stats.documents += 1
+            stats.dropped_overlaps += len(dropped)
+        yield record, doc, spans
+
+
+def span_group_bytes(packer: msgpack.Packer, spans: list[Span]) -> bytes:
+    """Exactly what ``doc.spans.to_bytes()`` gives for ``doc.spans = {"sc": spans}``
+    (spacy/tokens/span_group.pyx and _dict_proxies.py), without srsly.msgpack_dumps.
+    """
+    group = {
+        "name": SPAN_KEY,
+        "attrs": {},
+        "spans": [
+            struct.pack(">QQQllll", s.id, s.kb_id, s.label, s.start, s.end, s.start_char, s.end_char)
+            for s in spans
+        ],
+    }
+    return packer.pack({packer.pack(group): [SPAN_KEY]})
+
+
+def _align(doc: Doc, record: DocumentRecord, i: int) -> Span:
+    span = record.spans[i]
+    aligned = None
+    if 0 <= span.start < span.end <= len(record.text):  # not doc.text: it is rebuilt on each access
+        aligned = doc.char_span(span.start, span.end, label=span.label, alignment_mode="strict")
+    if aligned is None:
+        # Never snap to the nearest tokens: that would silently change the annotation.
+        raise ValueError(
+            f"document {record.id}: span {i} {span.start}-{span.end} {span.label} "
+            f"({record.text[span.start:span.end]!r}) does not start and end on token boundaries"
+        )
+    return aligned
+
+
+def _fix_sentences(doc: Doc, text: str, spans: list[Span]) -> None:
+    if "\n" in text:
+        # A line break ends a sentence, so text rebuilt from CoNLL keeps its sentences.
+        for token in doc:
+            if token.is_space and "\n" in token.text and token.i + 1 < len(doc):
+                if token.i > 0:
+                    token.is_sent_start = False
+                doc[token.i + 1].is_sent_start = True
+    # Never start a sentence inside a span ("Yahoo! Inc"): an entity must stay in one sentence.
+    for span in spans:
+        for i in range(span.start + 1, span.end):
+            doc[i].is_sent_start = False
+
+
+def _user_data(record: DocumentRecord) -> dict:
+    data = {"id": record.id, "meta": record.meta, "relations": []}
+    for n, relation in enumerate(record.relations):
+        if not (0 <= relation.head < len(record.spans) and 0 <= relation.tail < len(record.spans)):
+            raise ValueError(f"document {record.id}: relation {n} points outside its {len(record.spans)} spans")
+        head, tail = record.spans[relation.head], record.spans[relation.tail]
+        data["relations"].append(
+            {"head": [head.start, head.end], "tail": [tail.start, tail.end], "label": relation.label}
+        )
+    if record.annotator is not None:
+        data["annotator"] = record.annotator
+    return data
+
+
+def _doc_to_record(doc: Doc) -> DocumentRecord:
+    spans: list[dict] = []
+    seen: dict[tuple, int] = {}  # (start, end, label) -> index in spans
+    group = doc.spans[SPAN_KEY] if SPAN_KEY in doc.spans else ()
+    for span in itertools.chain(group, doc.ents):
+        key = (span.start_char, span.end_char, span.label_)
+        if key not in seen:
+            seen[key] = len(spans)
+            spans.append({"start": key[0], "end": key[1], "label": key[2]})
+    by_offsets: dict[tuple, int] = {}
+    for (start, end, _label), index in seen.items():
+        by_offsets.setdefault((start, end), index)  # first span with these offsets
+    user_data = doc.user_data
+    relations = []
+    for n, relation in enumerate(user_data.get("relations") or ()):
+        try:
+            ends = [tuple(relation[key]) for key in ("head", "tail")]
+            label = relation["label"]
+        except (TypeError, KeyError):
+            raise ValueError(f'user_data relations[{n}] must be {{"head": [start, end], "tail": [start, end], "label"}}') from None
+        for key, offsets in zip(("head", "tail"), ends):
+            if offsets not in by_offsets:
+                raise ValueError(f"user_data relations[{n}]: {key} {list(offsets)} is not a span of this document")
+        relations.append({"head": by_offsets[ends[0]], "tail": by_offsets[ends[1]], "label": label})
+    obj = {
+        "text": doc.text,
+        "meta": _lists(user_data.get("meta")),
+        "spans": spans,
+        "relations": relations,
+        "id": user_data.get("id"),
+        "annotator": user_data.get("annotator"),
+    }
+    return parse_document(obj)
+
+
+def _lists(value):
+    """DocBin reads user_data with tuples for lists; give lists back, as JSON would."""
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from projects.errors import InvalidInput
+from projects.models import Document, Project
+
+
+def check_document_fields(i: int | None, text: object, meta: object) -> None:
+    where = f"[{i}] " if i is not None else ""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(f"{where}text: a document needs non-empty text", code="empty_text")
+    if meta is not None and not isinstance(meta, dict):
+        raise InvalidInput(f"{where}meta: must be an object", code="invalid_meta")
+
+
+@transaction.atomic
+def do_create_documents(project: Project, items: Sequence[dict], *, acting_user=None) -> list[Document]:
+    """Create documents from ``{"text", "meta"?}`` items in one bulk write."""
+    for i, item in enumerate(items):
+        check_document_fields(i if len(items) > 1 else None, item.get("text"), item.get("meta"))
+    documents = [
+        Document(project=project, text=item["text"], meta=item.get("meta") or {},
+                 content_hash=Document.hash_text(item["text"]))
+        for item in items
+    ]
+    return Document.objects.bulk_create(documents, batch_size=1000)

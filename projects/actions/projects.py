@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.db import transaction
+
+from projects.errors import InvalidInput
+from projects.models import Membership, Project
+from projects.roles import Role
+from projects.tokens import is_known_language
+
+EDITABLE_FIELDS = {
+    "name", "description", "guidelines", "language", "allow_overlapping_spans", "annotators_per_document",
+    "split_train", "split_dev", "split_test", "split_seed",
+}
+
+
+def check_project_fields(fields: dict) -> None:
+    if "language" in fields and not is_known_language(fields["language"]):
+        raise InvalidInput(f"language: {fields['language']!r} is not a spaCy language code", code="unknown_language")
+    splits = [fields.get(k) for k in ("split_train", "split_dev", "split_test")]
+    if all(s is not None for s in splits) and abs(sum(splits) - 1.0) > 1e-6:
+        raise InvalidInput("split_train + split_dev + split_test must add up to 1", code="invalid_split")
+
+
+@transaction.atomic
+def do_create_project(*, acting_user, **fields) -> Project:
+    """Create a project; whoever creates it is its admin."""
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown project fields: {', '.join(sorted(unknown))}")
+    check_project_fields(fields)
+    project = Project.objects.create(created_by=acting_user, **fields)
+    Membership.objects.create(project=project, user=acting_user, role=Role.ADMIN)
+    return project
+
+
+@transaction.atomic
+def do_update_project(project: Project, *, acting_user, **fields) -> Project:
+    merged = {k: getattr(project, k) for k in ("split_train", "split_dev", "split_test")} | fields
+    check_project_fields({**fields, **{k: merged[k] for k in ("split_train", "split_dev", "split_test")}})
+    if "allow_overlapping_spans" in fields and not fields["allow_overlapping_spans"] and project.allow_overlapping_spans:
+        # Turning overlaps off would leave stored annotations breaking the rule.
+        from projects.selectors import count_overlapping_annotations
+
+        overlapping = count_overlapping_annotations(project)
+        if overlapping:
+            raise InvalidInput(
+                f"allow_overlapping_spans: {overlapping} stored annotations have overlapping spans; fix them first",
+                code="overlaps_exist",
+            )
+    for key, value in fields.items():
+        setattr(project, key, value)
+    project.save()
+    return project
+
+
+def do_delete_project(project: Project, *, acting_user) -> None:
+    project.delete()

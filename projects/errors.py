@@ -1,0 +1,35 @@
+"""The project's exceptions, each with a stable code, and their HTTP form."""
+
+from __future__ import annotations
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class AnnotatorError(Exception):
+    code = "error"
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail: str, *, code: str | None = None, extra: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.extra = extra or {}
+
+
+class InvalidInput(AnnotatorError):
+    code = "invalid"
+
+
+class Conflict(AnnotatorError):
+    code = "conflict"
+    status_code = status.HTTP_409_CONFLICT
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, AnnotatorError):
+        body = {**exc.extra, "detail": exc.detail, "code": exc.code}
+        return Response(body, status=exc.status_code)
+    return drf_exception_handler(exc, context)

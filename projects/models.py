@@ -1,0 +1,266 @@
+"""The data model. Invariants live in the database as constraints, not only here."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from projects.roles import Role
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    guidelines = models.TextField(blank=True, help_text="Annotation guidelines, in Markdown.")
+    language = models.CharField(max_length=16, default="en", help_text="spaCy language code for tokenization.")
+    allow_overlapping_spans = models.BooleanField(default=False)
+    annotators_per_document = models.PositiveSmallIntegerField(default=1)
+    # Deterministic train/dev/test split by document (exports).
+    split_train = models.FloatField(default=0.8)
+    split_dev = models.FloatField(default=0.1)
+    split_test = models.FloatField(default=0.1)
+    split_seed = models.CharField(max_length=32, default="annotator")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(annotators_per_document__gte=1), name="project_k_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(split_train__gte=0, split_dev__gte=0, split_test__gte=0), name="project_split_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_unique_user_project"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+        indexes = [models.Index(fields=["project", "role"], name="membership_project_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class Label(models.Model):
+    class Kind(models.TextChoices):
+        ENTITY = "entity", "Entity"
+        RELATION = "relation", "Relation"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ENTITY)
+    color = models.CharField(max_length=7, help_text="#rrggbb")
+    shortcut = models.CharField(max_length=1, blank=True, default="", help_text="One key; empty for none.")
+
+    class Meta:
+        ordering = ["project_id", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind", "name"], name="label_unique_name_per_kind"),
+            models.UniqueConstraint(
+                fields=["project", "shortcut"], condition=~Q(shortcut=""), name="label_unique_shortcut"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["entity", "relation"]), name="label_kind_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="label_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        UNLABELLED = "unlabelled", "Unlabelled"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        REVIEWED = "reviewed", "Reviewed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    text = models.TextField()
+    meta = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the text, to find duplicates.")
+    # Kept in step with the annotations by projects.actions.annotations, so the
+    # queue and the status filter read one indexed column.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNLABELLED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["unlabelled", "in_progress", "submitted", "reviewed"]),
+                                   name="document_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status", "id"], name="document_queue"),
+            models.Index(fields=["project", "content_hash"], name="document_content_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}: {self.text[:60]}"
+
+    @staticmethod
+    def hash_text(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Annotation(models.Model):
+    """One person's labels on one document, or the document's gold labels.
+
+    Gold (``is_gold``) is the reviewed annotation; it reuses spans and
+    relations, with ``annotator`` naming who last saved it.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="annotations"
+    )
+    is_gold = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["document_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "annotator"], condition=Q(is_gold=False), name="annotation_unique_per_annotator"
+            ),
+            models.UniqueConstraint(fields=["document"], condition=Q(is_gold=True), name="annotation_unique_gold"),
+            models.CheckConstraint(condition=Q(is_gold=True) | Q(annotator__isnull=False),
+                                   name="annotation_has_annotator"),
+            models.CheckConstraint(condition=Q(status__in=["in_progress", "submitted"]), name="annotation_status_valid"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
+        ]
+        indexes = [models.Index(fields=["annotator", "status", "document"], name="annotation_by_annotator")]
+
+    def __str__(self) -> str:
+        who = "gold" if self.is_gold else str(self.annotator)
+        return f"{who} on document {self.document_id} (v{self.version})"
+
+
+class Span(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="spans")
+    # The client's id for the span, echoed back so relations and UI state stay stable.
+    key = models.CharField(max_length=64)
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="spans")
+
+    class Meta:
+        ordering = ["annotation_id", "start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="span_start_before_end"),
+            models.CheckConstraint(condition=Q(start__gte=0), name="span_start_non_negative"),
+            models.UniqueConstraint(fields=["annotation", "key"], name="span_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start}-{self.end} {self.label.name}"
+
+
+class Relation(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="relations")
+    head = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    tail = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="relations")
+
+    class Meta:
+        ordering = ["annotation_id", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(head=F("tail")), name="relation_head_not_tail")]
+
+    def __str__(self) -> str:
+        return f"{self.head_id} -{self.label.name}-> {self.tail_id}"
+
+
+class Suggestion(models.Model):
+    """A span proposed by a model, kept apart from every person's annotation."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="suggestions")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="suggestions")
+    model = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=100, blank=True, default="")
+    score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="suggestion_start_before_end"),
+            models.UniqueConstraint(
+                fields=["document", "model", "model_version", "start", "end", "label"], name="suggestion_unique"
+            ),
+        ]
+
+
+class Job(models.Model):
+    """The truth about long work: status, progress, error and result."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Import"
+        EXPORT = "export", "Export"
+        PRELABEL = "prelabel", "Pre-label"
+        TRAIN = "train", "Train"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="What the job was asked to do.")
+    error = models.TextField(blank=True, default="")
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="job_by_project"),
+            models.Index(fields=["status"], name="job_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED

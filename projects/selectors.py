@@ -1,0 +1,103 @@
+"""Read queries, shaped for the API. Each reads a bounded number of queries."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef
+
+from projects.models import Annotation, Document, Project, Relation, Span, Suggestion
+
+
+def render_key(key: str):
+    """A span id as the client sent it: integers come back as integers."""
+    return int(key) if key.isdigit() and str(int(key)) == key else key
+
+
+def annotation_of(document: Document, user, *, gold: bool = False) -> Annotation | None:
+    annotations = Annotation.objects.filter(document=document)
+    annotations = annotations.filter(is_gold=True) if gold else annotations.filter(is_gold=False, annotator=user)
+    return annotations.first()
+
+
+def serialize_annotation(annotation: Annotation | None, spans=None, relations=None) -> dict:
+    """The API shape of an annotation; ``None`` is the empty one before the first PUT."""
+    if annotation is None:
+        return {"spans": [], "relations": [], "status": Annotation.Status.IN_PROGRESS, "version": 0}
+    if spans is None:
+        spans = list(Span.objects.filter(annotation=annotation).select_related("label"))
+    if relations is None:
+        relations = list(Relation.objects.filter(annotation=annotation).select_related("label"))
+    keys = {span.pk: span.key for span in spans}
+    spans = sorted(spans, key=lambda s: (s.start, s.end, s.pk))
+    return {
+        "spans": [{"id": render_key(s.key), "start": s.start, "end": s.end, "label": s.label.name} for s in spans],
+        "relations": [
+            {"head": render_key(keys[r.head_id]), "tail": render_key(keys[r.tail_id]), "label": r.label.name}
+            for r in relations
+        ],
+        "status": annotation.status,
+        "version": annotation.version,
+        "annotator": annotation.annotator.username if annotation.annotator_id and _loaded(annotation) else None,
+        "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
+    }
+
+
+def _loaded(annotation: Annotation) -> bool:
+    return "annotator" in annotation._state.fields_cache
+
+
+def annotations_of_document(document: Document) -> list[dict]:
+    """Every person's annotation of a document (for reviewers), in three queries."""
+    annotations = list(
+        Annotation.objects.filter(document=document, is_gold=False).select_related("annotator").order_by("id")
+    )
+    spans_by, relations_by = {}, {}
+    for span in Span.objects.filter(annotation__in=annotations).select_related("label"):
+        spans_by.setdefault(span.annotation_id, []).append(span)
+    for relation in Relation.objects.filter(annotation__in=annotations).select_related("label"):
+        relations_by.setdefault(relation.annotation_id, []).append(relation)
+    return [
+        serialize_annotation(a, spans_by.get(a.pk, []), relations_by.get(a.pk, [])) for a in annotations
+    ]
+
+
+def suggestions_for(document: Document) -> list[dict]:
+    return [
+        {"start": s.start, "end": s.end, "label": s.label.name, "model": s.model, "model_version": s.model_version,
+         "score": s.score}
+        for s in Suggestion.objects.filter(document=document).select_related("label")
+    ]
+
+
+def next_document_for(project: Project, user) -> Document | None:
+    """The next document for an annotator, reading only the queue index.
+
+    Their own unfinished work comes first, then documents nobody has started,
+    then ones others started (any annotator may take any document they have
+    not submitted, until assignment with overlap arrives).
+    """
+    resume = (
+        Annotation.objects.filter(annotator=user, is_gold=False, status=Annotation.Status.IN_PROGRESS,
+                                  document__project=project)
+        .order_by("document_id").values_list("document_id", flat=True).first()
+    )
+    if resume is not None:
+        return Document.objects.get(pk=resume)
+    document = Document.objects.filter(project=project, status=Document.Status.UNLABELLED).order_by("id").first()
+    if document is not None:
+        return document
+    mine = Annotation.objects.filter(document=OuterRef("pk"), annotator=user, is_gold=False)
+    return (
+        Document.objects.filter(project=project, status=Document.Status.IN_PROGRESS)
+        .exclude(Exists(mine)).order_by("id").first()
+    )
+
+
+def count_overlapping_annotations(project: Project) -> int:
+    from projects.spans import find_overlap
+
+    offsets_by: dict[int, list[tuple[int, int]]] = {}
+    for annotation_id, start, end in Span.objects.filter(annotation__document__project=project).values_list(
+        "annotation_id", "start", "end"
+    ).iterator(chunk_size=5000):
+        offsets_by.setdefault(annotation_id, []).append((start, end))
+    return sum(1 for offsets in offsets_by.values() if find_overlap(offsets) is not None)

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from projects.actions.jobs import live_progress
+from projects.models import Document, Job, Label, Membership, Project
+from projects.roles import Role
+from projects.spans import RelationIn, SpanIn
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="Your role in the project.")
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "description", "guidelines", "language", "allow_overlapping_spans",
+            "annotators_per_document", "split_train", "split_dev", "split_test", "split_seed",
+            "created_at", "updated_at", "role",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at", "role"]
+        extra_kwargs = {"annotators_per_document": {"min_value": 1},
+                        "split_train": {"min_value": 0, "max_value": 1},
+                        "split_dev": {"min_value": 0, "max_value": 1},
+                        "split_test": {"min_value": 0, "max_value": 1}}
+
+    def get_role(self, project) -> str | None:
+        request = self.context.get("request")
+        role = getattr(project, "user_role", None)
+        if role is None and request is not None and request.user.is_staff:
+            return Role.ADMIN
+        return role
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def to_representation(self, membership: Membership):
+        return {"username": membership.user.username, "role": membership.role}
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    color = serializers.CharField(required=False, allow_blank=True, max_length=7)
+    shortcut = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=1, trim_whitespace=False)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "kind", "color", "shortcut"]
+        read_only_fields = ["id"]
+        validators = []  # uniqueness is checked by the action, with a message that names the clash
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    meta = serializers.JSONField(required=False, default=dict)
+
+    class Meta:
+        model = Document
+        fields = ["id", "text", "meta", "status", "created_at"]
+        read_only_fields = ["id", "status", "created_at"]
+
+    def validate_meta(self, value):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object")
+        return value
+
+    def validate_text(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("a document needs non-empty text")
+        return value
+
+
+class TokenSerializer(serializers.Serializer):
+    i = serializers.IntegerField()
+    text = serializers.CharField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    ws = serializers.BooleanField()
+
+
+class TokensSerializer(serializers.Serializer):
+    tokens = TokenSerializer(many=True)
+
+
+class SpanKeyField(serializers.Field):
+    """A client-chosen span id: a string or an integer."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            raise serializers.ValidationError("a span id is a string or an integer")
+        key = str(data)
+        if not key or len(key) > 64:
+            raise serializers.ValidationError("a span id has 1 to 64 characters")
+        return key
+
+    def to_representation(self, value):
+        return value
+
+
+class SpanInSerializer(serializers.Serializer):
+    id = SpanKeyField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class RelationInSerializer(serializers.Serializer):
+    head = SpanKeyField()
+    tail = SpanKeyField()
+    label = serializers.CharField()
+
+
+class AnnotationSerializer(serializers.Serializer):
+    spans = SpanInSerializer(many=True)
+    relations = RelationInSerializer(many=True, required=False, default=list)
+    status = serializers.ChoiceField(choices=["in_progress", "submitted"], default="in_progress")
+    version = serializers.IntegerField(min_value=0, help_text="The version this edit is based on (0 before the first save).")
+
+    def to_records(self) -> dict:
+        data = self.validated_data
+        return {
+            "spans": [SpanIn(s["id"], s["start"], s["end"], s["label"]) for s in data["spans"]],
+            "relations": [RelationIn(r["head"], r["tail"], r["label"]) for r in data["relations"]],
+            "status": data["status"],
+            "version": data["version"],
+        }
+
+
+class JobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "status", "progress", "error", "result", "project", "created_at", "started_at",
+                  "finished_at"]
+
+    def get_progress(self, job) -> dict:
+        done, total = live_progress(job)
+        return {"done": done, "total": total}
+
+
+class JobEnvelopeSerializer(serializers.Serializer):
+    job = JobSerializer()
+
+
+class AuthTokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)

@@ -1,0 +1,104 @@
+"""Pure rules for spans and relations: bounds, token alignment, overlaps.
+
+Offsets are code point indices, end exclusive. Every check names the item it
+rejects (``spans[2]``, ``relations[0]``) so an API client can fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from projects.errors import InvalidInput
+from projects.tokens import Tokens
+
+
+@dataclass(frozen=True, slots=True)
+class SpanIn:
+    key: str
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelationIn:
+    head: str  # span keys
+    tail: str
+    label: str
+
+
+def check_spans(
+    spans: Sequence[SpanIn],
+    *,
+    text_length: int,
+    tokens: Tokens,
+    entity_labels: set[str] | dict,
+    allow_overlap: bool,
+    where: str = "spans",
+) -> None:
+    seen_keys: set[str] = set()
+    seen: set[tuple[int, int, str]] = set()
+    for i, span in enumerate(spans):
+        name = f"{where}[{i}]"
+        if span.key in seen_keys:
+            raise InvalidInput(f"{name}: id {span.key!r} is used by another span", code="span_id_duplicate")
+        seen_keys.add(span.key)
+        if not 0 <= span.start < span.end <= text_length:
+            raise InvalidInput(
+                f"{name}: offsets {span.start}-{span.end} must satisfy 0 <= start < end <= {text_length}",
+                code="span_out_of_bounds",
+            )
+        if span.start not in tokens.span_starts:
+            raise InvalidInput(f"{name}: start {span.start} is not the start of a token", code="span_not_aligned")
+        if span.end not in tokens.span_ends:
+            raise InvalidInput(f"{name}: end {span.end} is not the end of a token", code="span_not_aligned")
+        if span.label not in entity_labels:
+            raise InvalidInput(f"{name}: {span.label!r} is not an entity label of this project", code="unknown_label")
+        identity = (span.start, span.end, span.label)
+        if identity in seen:
+            raise InvalidInput(f"{name}: the same span is given twice", code="span_duplicate")
+        seen.add(identity)
+    if not allow_overlap:
+        overlap = find_overlap([(s.start, s.end) for s in spans])
+        if overlap is not None:
+            a, b = overlap
+            raise InvalidInput(
+                f"{where}[{a}] and {where}[{b}] overlap, and this project does not allow overlapping spans",
+                code="span_overlap",
+            )
+
+
+def find_overlap(offsets: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """Indices of two overlapping (start, end) pairs, lowest first, or None."""
+    order = sorted(range(len(offsets)), key=lambda i: offsets[i])
+    furthest = None  # index of the span reaching furthest right so far
+    for i in order:
+        if furthest is not None and offsets[i][0] < offsets[furthest][1]:
+            return tuple(sorted((furthest, i)))
+        if furthest is None or offsets[i][1] > offsets[furthest][1]:
+            furthest = i
+    return None
+
+
+def check_relations(
+    relations: Sequence[RelationIn], *, span_keys: set[str], relation_labels: set[str] | dict
+) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for i, relation in enumerate(relations):
+        name = f"relations[{i}]"
+        for end in ("head", "tail"):
+            if getattr(relation, end) not in span_keys:
+                raise InvalidInput(
+                    f"{name}: {end} {getattr(relation, end)!r} is not the id of a span", code="relation_unknown_span"
+                )
+        if relation.head == relation.tail:
+            raise InvalidInput(f"{name}: head and tail are the same span", code="relation_self")
+        if relation.label not in relation_labels:
+            raise InvalidInput(
+                f"{name}: {relation.label!r} is not a relation label of this project", code="unknown_label"
+            )
+        identity = (relation.head, relation.tail, relation.label)
+        if identity in seen:
+            raise InvalidInput(f"{name}: the same relation is given twice", code="relation_duplicate")
+        seen.add(identity)

@@ -1,0 +1,75 @@
+"""Tokenization with the project's spaCy language, cached.
+
+Token offsets are code point indices (Python ``str``), end exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import spacy
+from django.conf import settings
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Offsets of one text's tokens; whitespace-only tokens are kept (``ws`` says what follows)."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    spaces: tuple[bool, ...]
+    # Boundaries a span may use: those of tokens that are not whitespace.
+    span_starts: frozenset[int]
+    span_ends: frozenset[int]
+
+    def as_list(self, text: str) -> list[dict]:
+        return [
+            {"i": i, "text": text[s:e], "start": s, "end": e, "ws": ws}
+            for i, (s, e, ws) in enumerate(zip(self.starts, self.ends, self.spaces))
+        ]
+
+
+@lru_cache(maxsize=32)
+def tokenizer_for(language: str):
+    """The blank pipeline's tokenizer for a spaCy language code; ValueError if unknown."""
+    try:
+        return spacy.blank(language).tokenizer
+    except (ImportError, KeyError) as exc:  # spaCy raises ImportError for an unknown code
+        raise ValueError(f"unknown spaCy language {language!r}") from exc
+
+
+def is_known_language(language: str) -> bool:
+    try:
+        tokenizer_for(language)
+    except ValueError:
+        return False
+    return True
+
+
+def tokenize(text: str, language: str) -> Tokens:
+    doc = tokenizer_for(language)(text)
+    starts, ends, spaces, span_starts, span_ends = [], [], [], set(), set()
+    for token in doc:
+        start = token.idx
+        end = start + len(token.text)
+        starts.append(start)
+        ends.append(end)
+        spaces.append(bool(token.whitespace_))
+        if not token.is_space:
+            span_starts.add(start)
+            span_ends.add(end)
+    return Tokens(tuple(starts), tuple(ends), tuple(spaces), frozenset(span_starts), frozenset(span_ends))
+
+
+@lru_cache(maxsize=settings.TOKEN_CACHE_SIZE)
+def _cached(language: str, content_hash: str, text: str) -> Tokens:
+    return tokenize(text, language)
+
+
+def tokens_for_document(document) -> Tokens:
+    """Tokens of a stored document; a hot document is tokenized once per process.
+
+    Keyed by content hash, so the cache never serves tokens of edited text.
+    """
+    return _cached(document.project.language, document.content_hash, document.text)

@@ -1,0 +1,301 @@
+"""REST endpoints: parse, authorise (access_*), call one action, serialise."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db.models import OuterRef, Subquery
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects import selectors
+from projects.access import access_document, access_job, access_project, visible_projects
+from projects.actions import annotations as annotation_actions
+from projects.actions import documents as document_actions
+from projects.actions import jobs as job_actions
+from projects.actions import labels as label_actions
+from projects.actions import members as member_actions
+from projects.actions import projects as project_actions
+from projects.models import Document, Label, Membership
+from projects.roles import Role
+from projects.serializers import (
+    AnnotationSerializer,
+    AuthTokenRequestSerializer,
+    DocumentSerializer,
+    JobSerializer,
+    LabelSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
+    ProjectSerializer,
+    TokensSerializer,
+)
+from projects.tokens import tokens_for_document
+
+ANNOTATION_FIELDS = {
+    "spans": serializers.ListField(child=serializers.DictField()),
+    "relations": serializers.ListField(child=serializers.DictField()),
+    "status": serializers.CharField(),
+    "version": serializers.IntegerField(),
+    "annotator": serializers.CharField(allow_null=True),
+}
+ANNOTATION_RESPONSE = inline_serializer("Annotation", ANNOTATION_FIELDS)
+
+
+class AuthTokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=AuthTokenRequestSerializer,
+                   responses=inline_serializer("AuthToken", {"token": serializers.CharField()}))
+    def post(self, request):
+        data = AuthTokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, username=data.validated_data["username"],
+                            password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            raise AuthenticationFailed("Wrong username or password.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+# Projects ---------------------------------------------------------------------------------------
+
+class ProjectListView(generics.ListCreateAPIView):
+    serializer_class = ProjectSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        return visible_projects(user).annotate(user_role=Subquery(role)).order_by("id")
+
+    def perform_create(self, serializer):
+        project = project_actions.do_create_project(acting_user=self.request.user, **serializer.validated_data)
+        project.user_role = Role.ADMIN
+        serializer.instance = project
+
+
+class ProjectDetailView(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = ProjectSerializer
+
+    def get_object(self):
+        need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
+        project, _ = access_project(self.request.user, self.kwargs["project_id"], need)
+        return project
+
+    def perform_update(self, serializer):
+        project_actions.do_update_project(serializer.instance, acting_user=self.request.user,
+                                          **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        project_actions.do_delete_project(instance, acting_user=self.request.user)
+
+
+# Members ----------------------------------------------------------------------------------------
+
+class MemberListView(generics.ListCreateAPIView):
+    serializer_class = MemberSerializer
+
+    def get_project(self):
+        need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
+        return access_project(self.request.user, self.kwargs["project_id"], need)[0]
+
+    def get_queryset(self):
+        return Membership.objects.filter(project=self.get_project()).select_related("user").order_by("user__username")
+
+    def perform_create(self, serializer):
+        serializer.instance = member_actions.do_add_member(
+            self.get_project(), serializer.validated_data["username"], serializer.validated_data["role"],
+            acting_user=self.request.user,
+        )
+
+
+class MemberDetailView(generics.GenericAPIView):
+    serializer_class = MemberRoleSerializer
+
+    def get_membership(self, need):
+        project, _ = access_project(self.request.user, self.kwargs["project_id"], need)
+        membership = Membership.objects.select_related("user").filter(
+            project=project, user__username=self.kwargs["username"]).first()
+        if membership is None:
+            raise NotFound("No such member.")
+        return membership
+
+    @extend_schema(responses=MemberSerializer)
+    def get(self, request, project_id, username):
+        return Response(MemberSerializer(self.get_membership(Role.ANNOTATOR)).data)
+
+    @extend_schema(responses=MemberSerializer)
+    def patch(self, request, project_id, username):
+        membership = self.get_membership(Role.ADMIN)
+        data = MemberRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = member_actions.do_change_role(membership, data.validated_data["role"], acting_user=request.user)
+        return Response(MemberSerializer(membership).data)
+
+    def delete(self, request, project_id, username):
+        member_actions.do_remove_member(self.get_membership(Role.ADMIN), acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Labels -----------------------------------------------------------------------------------------
+
+class LabelListView(generics.ListCreateAPIView):
+    serializer_class = LabelSerializer
+    pagination_class = None  # a project has tens of labels, and pages need them all at once
+
+    def get_project(self):
+        need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
+        return access_project(self.request.user, self.kwargs["project_id"], need)[0]
+
+    def get_queryset(self):
+        return Label.objects.filter(project=self.get_project()).order_by("kind", "id")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data["shortcut"] = data.get("shortcut") or ""
+        serializer.instance = label_actions.do_create_label(self.get_project(), acting_user=self.request.user, **data)
+
+
+class LabelDetailView(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = LabelSerializer
+
+    def get_object(self):
+        need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
+        project, _ = access_project(self.request.user, self.kwargs["project_id"], need)
+        label = Label.objects.filter(project=project, pk=self.kwargs["label_id"]).first()
+        if label is None:
+            raise NotFound("No such label.")
+        return label
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        if "shortcut" in data:
+            data["shortcut"] = data["shortcut"] or ""
+        label_actions.do_update_label(serializer.instance, acting_user=self.request.user, **data)
+
+    def perform_destroy(self, instance):
+        label_actions.do_delete_label(instance, acting_user=self.request.user)
+
+
+# Documents --------------------------------------------------------------------------------------
+
+class DocumentListView(generics.ListCreateAPIView):
+    serializer_class = DocumentSerializer
+
+    def get_project(self):
+        need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
+        return access_project(self.request.user, self.kwargs["project_id"], need)[0]
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", enum=Document.Status.values),
+        OpenApiParameter("q", description="Only documents whose text contains this (case-insensitive)."),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        documents = Document.objects.filter(project=self.get_project()).order_by("id")
+        status_filter = self.request.query_params.get("status")
+        if status_filter:
+            if status_filter not in Document.Status.values:
+                raise serializers.ValidationError(
+                    {"status": f"must be one of {', '.join(Document.Status.values)}"})
+            documents = documents.filter(status=status_filter)
+        query = self.request.query_params.get("q")
+        if query:
+            documents = documents.filter(text__icontains=query)
+        return documents
+
+    @extend_schema(request=DocumentSerializer(many=True), responses=DocumentSerializer(many=True))
+    def post(self, request, project_id):
+        project = self.get_project()
+        many = isinstance(request.data, list)
+        if many and not request.data:
+            raise serializers.ValidationError({"detail": "the list of documents is empty"})
+        data = DocumentSerializer(data=request.data, many=many)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data if many else [data.validated_data]
+        documents = document_actions.do_create_documents(project, items, acting_user=request.user)
+        body = DocumentSerializer(documents, many=True).data
+        return Response(body if many else body[0], status=status.HTTP_201_CREATED)
+
+
+class DocumentDetailView(generics.RetrieveAPIView):
+    serializer_class = DocumentSerializer
+
+    def get_object(self):
+        document, _ = access_document(self.request.user, self.kwargs["document_id"])
+        if document.project_id != self.kwargs["project_id"]:
+            raise NotFound("No such document.")
+        return document
+
+
+class DocumentTokensView(DocumentDetailView):
+    serializer_class = TokensSerializer
+
+    def get(self, request, project_id, document_id):
+        document = self.get_object()
+        return Response({"tokens": tokens_for_document(document).as_list(document.text)})
+
+
+# Annotating -------------------------------------------------------------------------------------
+
+class NextDocumentView(APIView):
+    @extend_schema(responses={200: inline_serializer("NextDocument", {
+        "document": DocumentSerializer(), "tokens": serializers.ListField(child=serializers.DictField()),
+        "annotation": ANNOTATION_RESPONSE, "suggestions": serializers.ListField(child=serializers.DictField()),
+    }), 204: None})
+    def get(self, request, project_id):
+        project, _ = access_project(request.user, project_id)
+        document = selectors.next_document_for(project, request.user)
+        if document is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        document.project = project
+        return Response({
+            "document": DocumentSerializer(document).data,
+            "tokens": tokens_for_document(document).as_list(document.text),
+            "annotation": selectors.serialize_annotation(selectors.annotation_of(document, request.user)),
+            "suggestions": selectors.suggestions_for(document),
+        })
+
+
+class AnnotationView(APIView):
+    @extend_schema(responses=ANNOTATION_RESPONSE)
+    def get(self, request, document_id):
+        document, _ = access_document(request.user, document_id)
+        return Response(selectors.serialize_annotation(selectors.annotation_of(document, request.user)))
+
+    @extend_schema(request=AnnotationSerializer, responses={200: ANNOTATION_RESPONSE, 409: ANNOTATION_RESPONSE})
+    def put(self, request, document_id):
+        document, _ = access_document(request.user, document_id)
+        data = AnnotationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        stored = annotation_actions.do_save_annotation(document, request.user, **data.to_records())
+        return Response(stored)
+
+
+class DocumentAnnotationsView(APIView):
+    @extend_schema(responses=inline_serializer("AnnotationList", ANNOTATION_FIELDS, many=True))
+    def get(self, request, document_id):
+        document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
+        return Response(selectors.annotations_of_document(document))
+
+
+# Jobs -------------------------------------------------------------------------------------------
+
+class JobDetailView(generics.RetrieveAPIView):
+    serializer_class = JobSerializer
+
+    def get_object(self):
+        return access_job(self.request.user, self.kwargs["job_id"])
+
+
+class JobCancelView(APIView):
+    @extend_schema(request=None, responses=JobSerializer)
+    def post(self, request, job_id):
+        job = access_job(request.user, job_id, change=True)
+        return Response(JobSerializer(job_actions.do_cancel_job(job, acting_user=request.user)).data)
