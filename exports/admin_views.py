@@ -1,4 +1,4 @@
-"""Admin pages for imports (and, later, exports), wrapped by admin.site.admin_view."""
+"""Admin pages for imports and exports, wrapped by admin.site.admin_view."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from exports.formats import IMPORT_FORMATS
-from exports.views import start_import
+from exports.actions import spooled_export
+from exports.collect import SOURCES
+from exports.formats import EXPORT_FORMATS, IMPORT_FORMATS
+from exports.splits import SPLITS
+from exports.views import file_response, start_import
 from projects.models import Project
 
 
@@ -34,3 +37,25 @@ def admin_import(request, project_id):
     context = {**admin.site.each_context(request), "title": f"Import into {project}", "project": project,
                "form": form, "opts": Project._meta}
     return render(request, "admin/exports/import.html", context)
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[(name, name) for name in EXPORT_FORMATS], initial="spacy")
+    source = forms.ChoiceField(choices=[(name, name) for name in SOURCES], initial="gold")
+    split = forms.ChoiceField(choices=[("", "all")] + [(name, name) for name in SPLITS], required=False)
+    scheme = forms.ChoiceField(choices=[("iob2", "IOB2"), ("biluo", "BILUO")], initial="iob2",
+                               help_text="CoNLL tag scheme.")
+
+
+def admin_export(request, project_id):
+    """Download an export straight from admin (large projects too: the file is spooled to disk)."""
+    project = get_object_or_404(Project, pk=project_id)
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        spool, info = spooled_export(project, fmt=data["format"], source=data["source"],
+                                     split=data["split"] or None, scheme=data["scheme"])
+        return file_response(spool, filename=info.filename, fmt=info.format, sha256=info.sha256)
+    context = {**admin.site.each_context(request), "title": f"Export {project}", "project": project,
+               "form": form, "opts": Project._meta}
+    return render(request, "admin/exports/export.html", context)

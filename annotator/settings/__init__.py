@@ -139,6 +139,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "projects.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # `?format=` names an export format (spacy, conll, jsonl), not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Annotator API",
@@ -169,3 +171,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Exports: above this many documents the export endpoint answers 202 with a job
+# instead of the file; below it the file is spooled (in memory up to the byte limit).
+EXPORT_SYNC_MAX_DOCUMENTS = int(os.environ.get("EXPORT_SYNC_MAX_DOCUMENTS", "20000"))
+EXPORT_SPOOL_MEMORY_BYTES = int(os.environ.get("EXPORT_SPOOL_MEMORY_BYTES", str(8 * 1024 * 1024)))

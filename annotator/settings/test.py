@@ -15,3 +15,8 @@ CELERY_TASK_DEFAULT_QUEUE = f"annotator-test-{os.getpid()}-{uuid.uuid4().hex[:8]
 # Most tests run tasks inline; tests that need the worker start one (tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+# A test database of this run's own, so parallel runs on one server never drop each other's.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME'] or 'annotator'}_{os.getpid()}"}  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {}  # in-memory  # noqa: F405

@@ -2,7 +2,8 @@
 
 Readers yield ``(line_number, DocumentRecord)`` and raise ``FormatError`` with
 the 1-based line of the problem. Binary formats (``binary=True``) read bytes;
-text formats read an iterable of lines.
+text formats read an iterable of lines. Writers with ``needs_nlp=True`` take
+the project language's blank spaCy pipeline as second argument (they tokenize).
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from exports.formats.conll import read_conll, write_conll
+from exports.formats.doccano import read_doccano
 from exports.formats.jsonl import read_jsonl, write_jsonl
+from exports.formats.prodigy import read_prodigy
+from exports.formats.spacy_docbin import read_spacy, write_spacy
 from exports.formats.text import read_text
 
 
@@ -20,11 +25,19 @@ class Format:
     reader: Callable | None
     writer: Callable | None = None
     binary: bool = False
+    needs_nlp: bool = False
+    extension: str = ""
+    media_type: str = "application/octet-stream"
 
 
 FORMATS: dict[str, Format] = {
     "text": Format("text", read_text),
-    "jsonl": Format("jsonl", read_jsonl, write_jsonl),
+    "jsonl": Format("jsonl", read_jsonl, write_jsonl, extension=".jsonl", media_type="application/jsonl"),
+    "conll": Format("conll", read_conll, write_conll, needs_nlp=True, extension=".conll", media_type="text/plain"),
+    "spacy": Format("spacy", read_spacy, write_spacy, binary=True, needs_nlp=True, extension=".spacy"),
+    "doccano": Format("doccano", read_doccano, extension=".jsonl", media_type="application/jsonl"),
+    "prodigy": Format("prodigy", read_prodigy, extension=".jsonl", media_type="application/jsonl"),
 }
 
 IMPORT_FORMATS = sorted(name for name, fmt in FORMATS.items() if fmt.reader)
+EXPORT_FORMATS = [name for name, fmt in FORMATS.items() if fmt.writer]

@@ -151,7 +151,7 @@ def _iob2_to_spans(tags: Sequence[str]) -> list[TokenSpan]:
         if prefix == "I":
             if start < 0 or tag_label != label:
                 raise TagError(
-                    i, f"{tag} does not continue a {tag_label} entity; start the entity with B-{tag_label}"
+                    i, f"{tag} does not continue an entity of type {tag_label}; start the entity with B-{tag_label}"
                 )
             continue
         if start >= 0:

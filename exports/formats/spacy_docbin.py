@@ -167,10 +167,11 @@ def _doc_to_record(doc: Doc) -> DocumentRecord:
     relations = []
     for n, relation in enumerate(user_data.get("relations") or ()):
         try:
-            ends = [tuple(relation[key]) for key in ("head", "tail")]
+            ends = [tuple(int(x) for x in relation[key]) for key in ("head", "tail")]
             label = relation["label"]
-        except (TypeError, KeyError):
-            raise ValueError(f'user_data relations[{n}] must be {{"head": [start, end], "tail": [start, end], "label"}}') from None
+        except (TypeError, KeyError, ValueError):
+            shape = '{"head": [start, end], "tail": [start, end], "label"}'
+            raise ValueError(f"user_data relations[{n}] must be {shape}") from None
         for key, offsets in zip(("head", "tail"), ends):
             if offsets not in by_offsets:
                 raise ValueError(f"user_data relations[{n}]: {key} {list(offsets)} is not a span of this document")

@@ -1,0 +1,77 @@
+"""Prodigy JSONL (``ner.manual`` / ``db-out``): one annotated task per line.
+
+    {"text": "Rebels took Aleppo.", "spans": [{"start": 12, "end": 18, "label": "GPE", "token_start": 2}], "answer": "accept"}
+    {"text": "HTS leads.", "spans": [], "meta": {"source": "bbc"}, "answer": "reject"}
+
+Offsets are code points into ``text`` (end exclusive). ``tokens`` and the
+token indices are ignored (we tokenize again), ``meta`` is kept, other keys
+(``_input_hash``, ``_view_id``...) are dropped. Lines answered ``reject`` or
+``ignore`` are skipped: the annotator said the suggestion is wrong or unusable,
+so their spans are not annotations. ``relations`` (``rel.manual``) are kept
+when their ``head_span`` and ``child_span`` are among ``spans``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from exports.formats.jsonl import parse_document
+from exports.records import DocumentRecord, FormatError
+
+SKIPPED_ANSWERS = ("reject", "ignore")
+
+
+def read_prodigy(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FormatError(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if isinstance(obj, dict) and obj.get("answer") in SKIPPED_ANSWERS:
+            continue
+        try:
+            yield line_no, parse_document(_to_jsonl(obj))
+        except ValueError as exc:
+            raise FormatError(line_no, str(exc)) from None
+
+
+def _to_jsonl(obj: object) -> dict:
+    """The same document in our jsonl shape, for ``parse_document`` to check."""
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    spans = obj.get("spans") or []
+    if not isinstance(spans, list) or not all(isinstance(s, dict) for s in spans):
+        raise ValueError('"spans" must be a list of {"start", "end", "label"} objects')
+    relations = obj.get("relations") or []
+    if not isinstance(relations, list):
+        raise ValueError('"relations" must be a list')
+    return {
+        "text": obj.get("text"),
+        "meta": obj.get("meta"),
+        "spans": [{"start": s.get("start"), "end": s.get("end"), "label": s.get("label")} for s in spans],
+        "relations": [_relation(i, r, spans) for i, r in enumerate(relations)],
+    }
+
+
+def _relation(i: int, relation: object, spans: list[dict]) -> dict:
+    if not isinstance(relation, dict):
+        raise ValueError(f"relations[{i}] must be an object")
+    ends = []
+    for key in ("head_span", "child_span"):
+        end = relation.get(key)
+        if not isinstance(end, dict):
+            raise ValueError(f'relations[{i}] needs "{key}" with "start" and "end"')
+        index = next(
+            (n for n, s in enumerate(spans) if (s.get("start"), s.get("end")) == (end.get("start"), end.get("end"))),
+            None,
+        )
+        if index is None:
+            raise ValueError(
+                f'relations[{i}]: {key} {end.get("start")}-{end.get("end")} is not one of "spans"; '
+                "add it to spans or remove the relation"
+            )
+        ends.append(index)
+    return {"head": ends[0], "tail": ends[1], "label": relation.get("label")}

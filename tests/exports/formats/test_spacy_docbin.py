@@ -1,0 +1,129 @@
+"""spaCy DocBin writer and reader: what `spacy train` and a re-import see."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.tokens import Doc, DocBin, Span
+from srsly import msgpack
+
+from exports.formats.spacy_docbin import DOC_ATTRS, annotated_docs, read_spacy, span_group_bytes, write_spacy
+from exports.records import DocumentRecord, ExportStats, FormatError, RelationRecord, SpanRecord
+
+TEXT = "Barack Obama visited New York City. He met Toyota's boss 😀 there."
+
+
+def at(surface: str, label: str) -> SpanRecord:
+    start = TEXT.index(surface)
+    return SpanRecord(start, start + len(surface), label)
+
+
+RECORD = DocumentRecord(
+    text=TEXT,
+    meta={"source": "wire", "tags": ["a", "b"], "nested": {"n": [1, 2]}},
+    spans=[
+        at("Barack Obama", "PERSON"),
+        at("New York City", "GPE"),
+        at("York", "GPE"),  # overlaps New York City: in spans["sc"], not in ents
+        at("New York", "CITY"),
+        at("Toyota", "ORG"),
+    ],
+    relations=[RelationRecord(0, 1, "visited"), RelationRecord(4, 2, "based_in")],
+    id=7,
+    annotator="alice",
+)
+
+
+def docs(data: bytes, nlp) -> list[Doc]:
+    return list(DocBin().from_bytes(data).get_docs(nlp.vocab))
+
+
+def test_ents_hold_the_longest_of_overlapping_spans_and_sc_holds_all(nlp):
+    stats = ExportStats()
+    [doc] = docs(write_spacy([RECORD], nlp, stats), nlp)
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Barack Obama", "PERSON"), ("New York City", "GPE"), ("Toyota", "ORG"),
+    ]
+    assert [(s.text, s.label_) for s in doc.spans["sc"]] == [
+        ("Barack Obama", "PERSON"), ("New York City", "GPE"), ("York", "GPE"), ("New York", "CITY"), ("Toyota", "ORG"),
+    ]
+    assert stats.dropped_overlaps == 2
+    # Tokens outside entities are O (trainable), not missing.
+    assert doc[2].ent_iob_ == "O"
+
+
+def test_user_data_carries_id_meta_annotator_and_relations_as_offsets(nlp):
+    [doc] = docs(write_spacy([RECORD], nlp), nlp)
+    assert doc.user_data["id"] == 7
+    assert doc.user_data["annotator"] == "alice"
+    assert doc.user_data["meta"]["source"] == "wire"
+    # DocBin reads lists back as tuples.
+    assert [(list(r["head"]), list(r["tail"]), r["label"]) for r in doc.user_data["relations"]] == [
+        ([0, 12], [21, 34], "visited"),
+        ([43, 49], [25, 29], "based_in"),
+    ]
+
+
+def test_round_trip_keeps_every_span_relation_id_and_meta(nlp):
+    [(number, back)] = list(read_spacy(write_spacy([RECORD], nlp), nlp))
+    assert number == 1
+    assert back == RECORD
+
+
+def test_round_trip_of_several_documents_keeps_order(nlp):
+    records = [DocumentRecord(text=f"Doc {i} in Paris.", spans=[SpanRecord(9, 14, "GPE")], id=i) for i in range(5)]
+    records.append(DocumentRecord(text="No spans at all."))
+    back = [doc for _, doc in read_spacy(write_spacy(records, nlp), nlp)]
+    assert back == records
+
+
+def test_sentences_are_set_with_breaks_at_newlines_and_never_inside_a_span(nlp):
+    text = "Yahoo! Inc. grew. Then\nit fell"
+    rec = DocumentRecord(text=text, spans=[SpanRecord(0, 11, "ORG")])
+    [doc] = docs(write_spacy([rec], nlp), nlp)
+    assert doc.has_annotation("SENT_START")
+    assert [s.text for s in doc.sents] == ["Yahoo! Inc. grew.", "Then\n", "it fell"]
+
+
+def test_span_off_token_boundaries_is_an_error_not_a_shift(nlp):
+    rec = DocumentRecord(text="Toyota's cars", spans=[SpanRecord(0, 7, "ORG")], id=3)
+    with pytest.raises(ValueError, match=r"document 3: span 0 0-7 ORG \(\"Toyota'\"\) does not start and end on token"):
+        write_spacy([rec], nlp)
+
+
+def test_the_callers_pipeline_is_left_as_it_was(nlp):
+    write_spacy([RECORD], nlp)
+    assert nlp.pipe_names == []
+
+
+def test_span_group_bytes_are_what_spacy_itself_writes(nlp):
+    [(_, doc, spans)] = list(annotated_docs([RECORD], nlp))
+    ours = span_group_bytes(msgpack.Packer(use_bin_type=True), spans)
+    doc.spans["sc"] = spans
+    assert ours == doc.spans.to_bytes()
+
+
+def test_reads_a_foreign_docbin_with_entities_only(nlp):
+    doc = nlp("Rome and Paris are cities")
+    doc.ents = [Span(doc, 0, 1, "GPE"), Span(doc, 2, 3, "GPE")]
+    data = DocBin(docs=[doc]).to_bytes()
+    [(_, rec)] = list(read_spacy(data))  # nlp is optional when reading
+    assert rec == DocumentRecord(text="Rome and Paris are cities", spans=[SpanRecord(0, 4, "GPE"), SpanRecord(9, 14, "GPE")])
+
+
+def test_not_a_docbin_is_a_format_error():
+    with pytest.raises(FormatError, match="not a spaCy DocBin"):
+        list(read_spacy(b"hello"))
+
+
+def test_relation_to_a_missing_span_names_the_document(nlp):
+    first = DocumentRecord(text="fine")
+    doc = nlp("Rome and Paris")
+    doc.ents = [Span(doc, 0, 1, "GPE")]
+    doc.user_data["relations"] = [{"head": [0, 4], "tail": [9, 14], "label": "near"}]
+    data = write_spacy([first], nlp)
+    merged = DocBin(store_user_data=True).from_bytes(data)
+    merged.merge(DocBin(attrs=DOC_ATTRS, store_user_data=True, docs=[doc]))
+    with pytest.raises(FormatError) as caught:
+        list(read_spacy(merged.to_bytes(), nlp))
+    assert caught.value.line == 2
+    assert "tail [9, 14] is not a span of this document" in caught.value.message
