@@ -28,6 +28,8 @@ worker: $(VENV)/.installed-base
 	$(VENV)/bin/celery -A annotator worker --loglevel=INFO
 
 # The machine's PostgreSQL and Redis unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
+# The browser tests (tests/annotator) drive Debian's Chromium through Playwright.
 test: $(VENV)/.installed-test
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(REDIS_URL_DEFAULT)} \
 		$(PY) -m pytest $(PYTEST_ARGS)

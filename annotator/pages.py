@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from rest_framework.exceptions import NotFound
 
-from projects.access import visible_projects
+from annotator.guidelines import render_guidelines
+from projects.access import access_project, visible_projects
 from projects.models import Annotation, Membership
 
 
@@ -30,3 +35,16 @@ def home(request):
     return render(request, "annotator/home.html", {"rows": rows})
 
 
+@login_required
+def annotate(request, project_id: int):
+    """The annotation workspace. Its script reads and writes everything through the REST API."""
+    try:
+        project, _ = access_project(request.user, project_id)
+    except NotFound:
+        raise Http404("No such project.") from None
+    config = {"project": project.pk, "api": reverse("project-list").removesuffix("projects/")}
+    return render(request, "annotator/annotate.html", {
+        "project": project,
+        "config": config,
+        "guidelines_html": mark_safe(render_guidelines(project.guidelines)),  # noqa: S308 - raw HTML is escaped
+    })

@@ -4,14 +4,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from annotator import pages
-from exports.admin_views import admin_import
+from exports.admin_views import admin_export, admin_import
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("projects/<int:project_id>/annotate/", pages.annotate, name="annotate"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/projects/project/<int:project_id>/import/", admin.site.admin_view(admin_import),
          name="admin-project-import"),
+    path("admin/projects/project/<int:project_id>/export/", admin.site.admin_view(admin_export),
+         name="admin-project-export"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),

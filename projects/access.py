@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, Subquery
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from projects.models import Document, Job, Membership, Project
+from projects.models import Document, Job, Membership, Project, Suggestion
 from projects.roles import Role
 
 
@@ -59,6 +59,20 @@ def access_document(user, document_id, need: Role = Role.ANNOTATOR) -> tuple[Doc
         raise NotFound("No such document.")
     document.project.user_role = document.user_role
     return document, check_role(role_in(document.project, user), need, what="document")
+
+
+def access_suggestion(user, suggestion_id, need: Role = Role.ANNOTATOR) -> Suggestion:
+    """A suggestion is visible to the members of its document's project."""
+    role = Membership.objects.filter(project=OuterRef("document__project_id"), user=user).values("role")[:1]
+    suggestion = (
+        Suggestion.objects.select_related("document__project", "label").filter(pk=suggestion_id)
+        .annotate(user_role=Subquery(role)).first()
+    )
+    if suggestion is None:
+        raise NotFound("No such suggestion.")
+    suggestion.document.project.user_role = suggestion.user_role
+    check_role(role_in(suggestion.document.project, user), need, what="suggestion")
+    return suggestion
 
 
 def access_job(user, job_id, *, change: bool = False) -> Job:

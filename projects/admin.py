@@ -1,9 +1,39 @@
+from django import forms
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from projects.models import Annotation, Document, Job, Label, Membership, Project, Relation, Span, Suggestion
+from projects.actions.labels import check_label_fields
+from projects.actions.projects import EDITABLE_FIELDS, check_project_fields
+from projects.errors import InvalidInput
+from projects.models import (
+    Annotation, Document, Job, Label, Membership, Project, Relation, Span, Suggestion, SuggestionRejection,
+)
+
+
+class ProjectAdminForm(forms.ModelForm):
+    """The same field rules as the API (a spaCy language code, splits adding up to 1)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            check_project_fields({k: v for k, v in cleaned.items() if k in EDITABLE_FIELDS and v is not None})
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail, code=exc.code) from None
+        return cleaned
+
+
+class LabelAdminForm(forms.ModelForm):
+    """The same field rules as the API (no whitespace in names, #rrggbb colours, one-key shortcuts)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            check_label_fields({k: v for k, v in cleaned.items() if k in ("name", "kind", "color", "shortcut")})
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail, code=exc.code) from None
+        return cleaned
 
 
 class MembershipInline(admin.TabularInline):
@@ -14,17 +44,19 @@ class MembershipInline(admin.TabularInline):
 
 class LabelInline(admin.TabularInline):
     model = Label
+    form = LabelAdminForm
     extra = 1
     fields = ["name", "kind", "color", "shortcut"]
 
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    form = ProjectAdminForm
     list_display = ["name", "language", "annotators_per_document", "allow_overlapping_spans", "created_at",
                     "import_link"]
     search_fields = ["name", "description"]
     inlines = [MembershipInline, LabelInline]
-    actions = ["import_file"]
+    actions = ["import_file", "export_project"]
     fieldsets = [
         (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document"]}),
         ("Guidelines", {"fields": ["guidelines"]}),
@@ -32,9 +64,11 @@ class ProjectAdmin(admin.ModelAdmin):
                            "classes": ["collapse"]}),
     ]
 
-    @admin.display(description="Import")
+    @admin.display(description="Data")
     def import_link(self, project):
-        return format_html('<a href="{}">Import a file</a>', reverse("admin-project-import", args=[project.pk]))
+        return format_html('<a href="{}">Import a file</a> · <a href="{}">Export</a>',
+                           reverse("admin-project-import", args=[project.pk]),
+                           reverse("admin-project-export", args=[project.pk]))
 
     @admin.action(description="Import a file into the selected project")
     def import_file(self, request, queryset):
@@ -42,6 +76,13 @@ class ProjectAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one project to import into.", level="error")
             return None
         return HttpResponseRedirect(reverse("admin-project-import", args=[queryset.get().pk]))
+
+    @admin.action(description="Export the selected project")
+    def export_project(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one project to export.", level="error")
+            return None
+        return HttpResponseRedirect(reverse("admin-project-export", args=[queryset.get().pk]))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -59,6 +100,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Label)
 class LabelAdmin(admin.ModelAdmin):
+    form = LabelAdminForm
     list_display = ["name", "kind", "project", "color", "shortcut"]
     list_filter = ["kind", "project"]
     search_fields = ["name"]
@@ -111,6 +153,13 @@ class SuggestionAdmin(admin.ModelAdmin):
     list_display = ["document", "start", "end", "label", "model", "model_version", "score"]
     list_filter = ["model"]
     raw_id_fields = ["document"]
+
+
+@admin.register(SuggestionRejection)
+class SuggestionRejectionAdmin(admin.ModelAdmin):
+    list_display = ["document", "user", "start", "end", "label", "created_at"]
+    list_filter = ["label__project"]
+    raw_id_fields = ["document", "user"]
 
 
 @admin.register(Job)

@@ -168,7 +168,7 @@ class Span(models.Model):
     key = models.CharField(max_length=64)
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
-    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="spans")
+    label = models.ForeignKey(Label, on_delete=models.RESTRICT, related_name="spans")
 
     class Meta:
         ordering = ["annotation_id", "start", "end", "id"]
@@ -186,7 +186,7 @@ class Relation(models.Model):
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="relations")
     head = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
     tail = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
-    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="relations")
+    label = models.ForeignKey(Label, on_delete=models.RESTRICT, related_name="relations")
 
     class Meta:
         ordering = ["annotation_id", "id"]
@@ -216,6 +216,33 @@ class Suggestion(models.Model):
                 fields=["document", "model", "model_version", "start", "end", "label"], name="suggestion_unique"
             ),
         ]
+
+
+class SuggestionRejection(models.Model):
+    """An annotator's "no" to a suggested span, so it stays hidden for them across reloads.
+
+    Keyed by what was claimed (offsets and label, in code points), not by the
+    suggestion row: a model re-run that replaces its rows does not bring back
+    a suggestion someone already rejected, and the rejections are negative
+    examples for training.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="suggestion_rejections")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="rejection_start_before_end"),
+            models.UniqueConstraint(fields=["document", "user", "start", "end", "label"], name="rejection_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rejected {self.start}-{self.end} {self.label_id} on document {self.document_id}"
 
 
 class Job(models.Model):

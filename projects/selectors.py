@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import Exists, OuterRef
 
-from projects.models import Annotation, Document, Project, Relation, Span, Suggestion
+from projects.models import Annotation, Document, Project, Relation, Span, Suggestion, SuggestionRejection
 
 
 def render_key(key: str):
@@ -13,7 +15,7 @@ def render_key(key: str):
 
 
 def annotation_of(document: Document, user, *, gold: bool = False) -> Annotation | None:
-    annotations = Annotation.objects.filter(document=document)
+    annotations = Annotation.objects.filter(document=document).select_related("annotator")
     annotations = annotations.filter(is_gold=True) if gold else annotations.filter(is_gold=False, annotator=user)
     return annotations.first()
 
@@ -60,35 +62,47 @@ def annotations_of_document(document: Document) -> list[dict]:
     ]
 
 
-def suggestions_for(document: Document) -> list[dict]:
+def suggestions_for(document: Document, user=None) -> list[dict]:
+    """A document's model suggestions; given ``user``, without those they rejected."""
+    suggestions = Suggestion.objects.filter(document=document).select_related("label")
+    if user is not None:
+        rejected = SuggestionRejection.objects.filter(
+            document=document, user=user, start=OuterRef("start"), end=OuterRef("end"), label=OuterRef("label"))
+        suggestions = suggestions.exclude(Exists(rejected))
     return [
-        {"start": s.start, "end": s.end, "label": s.label.name, "model": s.model, "model_version": s.model_version,
-         "score": s.score}
-        for s in Suggestion.objects.filter(document=document).select_related("label")
+        {"id": s.pk, "start": s.start, "end": s.end, "label": s.label.name, "model": s.model,
+         "model_version": s.model_version, "score": s.score}
+        for s in suggestions
     ]
 
 
-def next_document_for(project: Project, user) -> Document | None:
+def next_document_for(project: Project, user, skip: Collection[int] = ()) -> Document | None:
     """The next document for an annotator, reading only the queue index.
 
     Their own unfinished work comes first, then documents nobody has started,
     then ones others started (any annotator may take any document they have
-    not submitted, until assignment with overlap arrives).
+    not submitted, until assignment with overlap arrives). Documents in
+    ``skip`` (ids the annotator chose to leave for later) are passed over.
     """
+    skip = list(skip)
     resume = (
         Annotation.objects.filter(annotator=user, is_gold=False, status=Annotation.Status.IN_PROGRESS,
                                   document__project=project)
+        .exclude(document_id__in=skip)
         .order_by("document_id").values_list("document_id", flat=True).first()
     )
     if resume is not None:
         return Document.objects.get(pk=resume)
-    document = Document.objects.filter(project=project, status=Document.Status.UNLABELLED).order_by("id").first()
+    document = (
+        Document.objects.filter(project=project, status=Document.Status.UNLABELLED)
+        .exclude(pk__in=skip).order_by("id").first()
+    )
     if document is not None:
         return document
     mine = Annotation.objects.filter(document=OuterRef("pk"), annotator=user, is_gold=False)
     return (
         Document.objects.filter(project=project, status=Document.Status.IN_PROGRESS)
-        .exclude(Exists(mine)).order_by("id").first()
+        .exclude(Exists(mine)).exclude(pk__in=skip).order_by("id").first()
     )
 
 

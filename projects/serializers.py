@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from projects.actions.jobs import live_progress
@@ -19,7 +20,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created_at", "updated_at", "role",
         ]
         read_only_fields = ["id", "created_at", "updated_at", "role"]
-        extra_kwargs = {"annotators_per_document": {"min_value": 1},
+        extra_kwargs = {"annotators_per_document": {"min_value": 1, "max_value": 32767},  # safe on every database
                         "split_train": {"min_value": 0, "max_value": 1},
                         "split_dev": {"min_value": 0, "max_value": 1},
                         "split_test": {"min_value": 0, "max_value": 1}}
@@ -88,6 +89,7 @@ class TokensSerializer(serializers.Serializer):
     tokens = TokenSerializer(many=True)
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}]})
 class SpanKeyField(serializers.Field):
     """A client-chosen span id: a string or an integer."""
 

@@ -5,6 +5,7 @@ Token offsets are code point indices (Python ``str``), end exclusive.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,13 +31,26 @@ class Tokens:
         ]
 
 
+# spaCy's language codes (en, zh, grc, xx, ...); checked before a code names a module to import.
+LANGUAGE_CODE_RE = re.compile(r"[a-z]{2,3}")
+
+
 @lru_cache(maxsize=32)
-def tokenizer_for(language: str):
-    """The blank pipeline's tokenizer for a spaCy language code; ValueError if unknown."""
+def blank_pipeline(language: str):
+    """``spacy.blank(language)`` with a sentencizer, shared per process; ValueError if the code is unknown."""
+    if not LANGUAGE_CODE_RE.fullmatch(language):
+        raise ValueError(f"unknown spaCy language {language!r}")
     try:
-        return spacy.blank(language).tokenizer
+        nlp = spacy.blank(language)
     except (ImportError, KeyError) as exc:  # spaCy raises ImportError for an unknown code
         raise ValueError(f"unknown spaCy language {language!r}") from exc
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def tokenizer_for(language: str):
+    """The blank pipeline's tokenizer for a spaCy language code; ValueError if unknown."""
+    return blank_pipeline(language).tokenizer
 
 
 def is_known_language(language: str) -> bool:

@@ -13,14 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import selectors
-from projects.access import access_document, access_job, access_project, visible_projects
+from projects.access import access_document, access_job, access_project, access_suggestion, visible_projects
 from projects.actions import annotations as annotation_actions
 from projects.actions import documents as document_actions
 from projects.actions import jobs as job_actions
 from projects.actions import labels as label_actions
 from projects.actions import members as member_actions
 from projects.actions import projects as project_actions
-from projects.models import Document, Label, Membership
+from projects.actions import suggestions as suggestion_actions
+from projects.models import Document, Label, Membership, Project
 from projects.roles import Role
 from projects.serializers import (
     AnnotationSerializer,
@@ -49,6 +50,10 @@ class AuthTokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    def get_authenticate_header(self, request):
+        # Without authentication classes DRF would turn wrong credentials into a 403; they are a 401.
+        return "Token"
+
     @extend_schema(request=AuthTokenRequestSerializer,
                    responses=inline_serializer("AuthToken", {"token": serializers.CharField()}))
     def post(self, request):
@@ -66,6 +71,7 @@ class AuthTokenView(APIView):
 
 class ProjectListView(generics.ListCreateAPIView):
     serializer_class = ProjectSerializer
+    queryset = Project.objects.none()  # for the schema; get_queryset() is what runs
 
     def get_queryset(self):
         user = self.request.user
@@ -98,6 +104,7 @@ class ProjectDetailView(generics.RetrieveUpdateDestroyAPIView):
 
 class MemberListView(generics.ListCreateAPIView):
     serializer_class = MemberSerializer
+    queryset = Membership.objects.none()  # for the schema; get_queryset() is what runs
 
     def get_project(self):
         need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
@@ -145,6 +152,7 @@ class MemberDetailView(generics.GenericAPIView):
 
 class LabelListView(generics.ListCreateAPIView):
     serializer_class = LabelSerializer
+    queryset = Label.objects.none()  # for the schema; get_queryset() is what runs
     pagination_class = None  # a project has tens of labels, and pages need them all at once
 
     def get_project(self):
@@ -185,6 +193,7 @@ class LabelDetailView(generics.RetrieveUpdateDestroyAPIView):
 
 class DocumentListView(generics.ListCreateAPIView):
     serializer_class = DocumentSerializer
+    queryset = Document.objects.none()  # for the schema; get_queryset() is what runs
 
     def get_project(self):
         need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
@@ -245,13 +254,16 @@ class DocumentTokensView(DocumentDetailView):
 # Annotating -------------------------------------------------------------------------------------
 
 class NextDocumentView(APIView):
-    @extend_schema(responses={200: inline_serializer("NextDocument", {
+    @extend_schema(parameters=[
+        OpenApiParameter("skip", description="Comma-separated document ids to pass over (documents left for later)."),
+    ], responses={200: inline_serializer("NextDocument", {
         "document": DocumentSerializer(), "tokens": serializers.ListField(child=serializers.DictField()),
         "annotation": ANNOTATION_RESPONSE, "suggestions": serializers.ListField(child=serializers.DictField()),
     }), 204: None})
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id)
-        document = selectors.next_document_for(project, request.user)
+        skip = parse_id_list(request.query_params.get("skip", ""), "skip")
+        document = selectors.next_document_for(project, request.user, skip=skip)
         if document is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         document.project = project
@@ -259,8 +271,16 @@ class NextDocumentView(APIView):
             "document": DocumentSerializer(document).data,
             "tokens": tokens_for_document(document).as_list(document.text),
             "annotation": selectors.serialize_annotation(selectors.annotation_of(document, request.user)),
-            "suggestions": selectors.suggestions_for(document),
+            "suggestions": selectors.suggestions_for(document, request.user),
         })
+
+
+def parse_id_list(value: str, name: str) -> list[int]:
+    """``"12,15"`` -> ``[12, 15]``; anything else is a 400 naming the parameter."""
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise serializers.ValidationError({name: "a comma-separated list of document ids, e.g. 12,15"}) from None
 
 
 class AnnotationView(APIView):
@@ -276,6 +296,41 @@ class AnnotationView(APIView):
         data.is_valid(raise_exception=True)
         stored = annotation_actions.do_save_annotation(document, request.user, **data.to_records())
         return Response(stored)
+
+
+SUGGESTION_FIELDS = {
+    "id": serializers.IntegerField(), "start": serializers.IntegerField(), "end": serializers.IntegerField(),
+    "label": serializers.CharField(), "model": serializers.CharField(), "model_version": serializers.CharField(),
+    "score": serializers.FloatField(allow_null=True),
+}
+
+
+class DocumentSuggestionsView(APIView):
+    """A document's suggestions for the requesting user (what /next/ gives, for any document)."""
+
+    @extend_schema(responses=inline_serializer("Suggestions", {
+        "suggestions": inline_serializer("Suggestion", SUGGESTION_FIELDS, many=True)}))
+    def get(self, request, project_id, document_id):
+        document, _ = access_document(request.user, document_id)
+        if document.project_id != project_id:
+            raise NotFound("No such document.")
+        return Response({"suggestions": selectors.suggestions_for(document, request.user)})
+
+
+class SuggestionRejectionView(APIView):
+    """PUT: the requesting user rejects a suggestion (it is hidden for them); DELETE takes that back."""
+
+    @extend_schema(request=None, responses={204: None})
+    def put(self, request, suggestion_id):
+        suggestion = access_suggestion(request.user, suggestion_id)
+        suggestion_actions.do_reject_suggestion(suggestion, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, suggestion_id):
+        suggestion = access_suggestion(request.user, suggestion_id)
+        suggestion_actions.do_unreject_suggestion(suggestion, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DocumentAnnotationsView(APIView):

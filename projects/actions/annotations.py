@@ -14,7 +14,7 @@ from projects.tokens import tokens_for_document
 
 
 def _conflict(document: Document, user, is_gold: bool) -> Conflict:
-    current = Annotation.objects.filter(document=document, is_gold=is_gold)
+    current = Annotation.objects.filter(document=document, is_gold=is_gold).select_related("annotator")
     if not is_gold:
         current = current.filter(annotator=user)
     body = serialize_annotation(current.first())

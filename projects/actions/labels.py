@@ -50,8 +50,9 @@ def _explain_integrity(project: Project, fields: dict, exclude_id=None) -> Inval
     others = Label.objects.filter(project=project).exclude(pk=exclude_id)
     if fields.get("shortcut") and others.filter(shortcut=fields["shortcut"]).exists():
         return InvalidInput(f"shortcut: {fields['shortcut']!r} is already used by another label", code="shortcut_taken")
-    return InvalidInput(f"name: a {fields.get('kind', 'entity')} label {fields.get('name')!r} already exists",
-                        code="label_exists")
+    kind = fields.get("kind", "entity")
+    article = "an" if kind[:1] in "aeiou" else "a"
+    return InvalidInput(f"name: {article} {kind} label {fields.get('name')!r} already exists", code="label_exists")
 
 
 @transaction.atomic

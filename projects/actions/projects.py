@@ -27,7 +27,8 @@ def do_create_project(*, acting_user, **fields) -> Project:
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(f"unknown project fields: {', '.join(sorted(unknown))}")
-    check_project_fields(fields)
+    defaults = {k: Project._meta.get_field(k).get_default() for k in ("split_train", "split_dev", "split_test")}
+    check_project_fields(defaults | fields)
     project = Project.objects.create(created_by=acting_user, **fields)
     Membership.objects.create(project=project, user=acting_user, role=Role.ADMIN)
     return project
@@ -53,5 +54,11 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
     return project
 
 
+@transaction.atomic
 def do_delete_project(project: Project, *, acting_user) -> None:
+    """Delete a project and everything in it.
+
+    Span and relation labels are RESTRICTed: a label in use is never deleted on its own, but the
+    cascade from the project takes labels and annotations together.
+    """
     project.delete()

@@ -1,0 +1,76 @@
+// The REST API (shared/API.md), through the browser's session and CSRF token.
+// Offsets in these bodies are code points; document.js converts them.
+
+export class ApiError extends Error {
+  constructor(status, body, message) {
+    super(message || (body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+
+  get isConflict() { return this.status === 409; }
+  get isAuth() { return this.status === 401 || this.status === 403; }
+  get isNetwork() { return this.status === 0; }
+  get isTransient() { return this.status === 0 || this.status >= 500 || this.status === 429; }
+}
+
+export function createApi({ base, csrfToken }) {
+  async function request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
+    let response;
+    try {
+      response = await fetch(base + path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new ApiError(0, null, "The server cannot be reached. Check your connection.");
+    }
+    if (response.status === 204) return null;
+    let data = null;
+    const type = response.headers.get("Content-Type") || "";
+    if (type.includes("json")) data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data, describe(response.status, data));
+    return data;
+  }
+
+  return {
+    project: (projectId) => request("GET", `projects/${projectId}/`),
+    labels: (projectId) => request("GET", `projects/${projectId}/labels/`),
+    /** The next document bundle, or null when nothing is left; `skip` lists document ids to pass over. */
+    next(projectId, skip = []) {
+      const query = skip.length ? `?skip=${skip.join(",")}` : "";
+      return request("GET", `projects/${projectId}/next/${query}`);
+    },
+    /** The same bundle as next() for one given document. */
+    async bundle(projectId, documentId) {
+      const [document, tokens, annotation, suggestions] = await Promise.all([
+        request("GET", `projects/${projectId}/documents/${documentId}/`),
+        request("GET", `projects/${projectId}/documents/${documentId}/tokens/`),
+        request("GET", `documents/${documentId}/annotation/`),
+        request("GET", `projects/${projectId}/documents/${documentId}/suggestions/`),
+      ]);
+      return { document, tokens: tokens.tokens, annotation, suggestions: suggestions.suggestions };
+    },
+    annotation: (documentId) => request("GET", `documents/${documentId}/annotation/`),
+    saveAnnotation: (documentId, body) => request("PUT", `documents/${documentId}/annotation/`, body),
+    rejectSuggestion: (suggestionId) => request("PUT", `suggestions/${suggestionId}/rejection/`),
+    unrejectSuggestion: (suggestionId) => request("DELETE", `suggestions/${suggestionId}/rejection/`),
+  };
+}
+
+function describe(status, data) {
+  if (status === 401) return "You are logged out. Log in again in another tab; your work here is kept and saved then.";
+  if (status === 403 && data && typeof data.detail === "string" && data.detail.includes("CSRF")) {
+    return "Your session changed (CSRF). Log in again in another tab; your work here is kept and saved then.";
+  }
+  if (data && typeof data.detail === "string") return data.detail;
+  if (data && typeof data === "object") {
+    return Object.entries(data).map(([field, problem]) => `${field}: ${[].concat(problem).join(" ")}`).join("; ");
+  }
+  return `The server answered ${status}.`;
+}

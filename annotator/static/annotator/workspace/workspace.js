@@ -1,0 +1,716 @@
+// The annotation workspace: loads documents through the API, turns keys and
+// clicks into edits of the annotation state, and keeps the view, the arcs,
+// the history and the autosave in step.
+//
+//   edit -> commit(state) -> history.push -> view.update (only affected units)
+//                                          -> arcs redrawn on the next frame
+//                                          -> saver.touch (debounced PUT)
+
+import { annotationFromApi, fromApi, toApiAnnotation } from "./document.js";
+import { ArcLayer } from "./arcs.js";
+import { Saver } from "./save.js";
+import { History } from "./state/history.js";
+import {
+  acceptSuggestions, addRelation, addSpan, findSpan, makeState, rejectSuggestions, relabelRelation, relabelSpan,
+  relationKey, removeRelation, removeSpans, spanKey, visibleSuggestions,
+} from "./state/annotation.js";
+import { DocumentView, escapeHtml } from "./render.js";
+import { helpHtml } from "./keys.js";
+import { bindInput } from "./input.js";
+import { Trail } from "./trail.js";
+import {
+  closeChooser, conflictBanner, failureBanner, openChooser, renderLabelBar, renderSaveIndicator, showBanner,
+} from "./chrome.js";
+
+const ARC_BASE = 11;
+const ARC_LEVEL = 13;
+
+export class Workspace {
+  constructor(root, { api, config }) {
+    this.root = root;
+    this.api = api;
+    this.config = config;
+    this.projectId = config.project;
+    const $ = (name) => root.querySelector(`[data-ws="${name}"]`);
+    this.el = {
+      title: $("title"), meta: $("meta"), labels: $("labels"), relations: $("relations"),
+      relationGroup: $("relation-group"), save: $("save"), banner: $("banner"), wrap: $("wrap"),
+      doc: $("doc"), arcs: $("arcs"), hint: $("hint"), live: $("live"), message: $("message"),
+      chooser: $("chooser"), help: $("help"), helpBody: $("help-body"), guidelines: $("guidelines"),
+      done: $("done"), doneText: $("done-text"), main: $("main"), loading: $("loading"),
+    };
+    this.trail = new Trail(this.projectId);
+    this.ui = { cursor: 0, anchor: 0, selection: [0, 0], picked: null };
+    this.mode = null; // null | {kind: "tail", head} | {kind: "label", head, tail}
+    this.doc = null;
+    this.saver = null;
+    this.busy = false;
+    this.arcLevels = 0;
+    this.arcFrame = 0;
+    this.timings = { render: null, edits: [] };
+  }
+
+  // Start-up -----------------------------------------------------------------------------------
+
+  async start() {
+    this.bindEvents();
+    try {
+      const [project, labels] = await Promise.all([this.api.project(this.projectId), this.api.labels(this.projectId)]);
+      this.setProject(project, labels);
+    } catch (error) {
+      this.fail(`The project could not be loaded: ${error.message}`);
+      return;
+    }
+    const match = /document=(\d+)/.exec(window.location.hash);
+    if (match) await this.openDocument(Number(match[1]), { visit: true });
+    else await this.openNext();
+  }
+
+  setProject(project, labels) {
+    this.project = project;
+    this.entityLabels = labels.filter((l) => l.kind === "entity");
+    this.relationLabels = labels.filter((l) => l.kind === "relation");
+    this.entityByName = new Map(this.entityLabels.map((l) => [l.name, l]));
+    this.relationByName = new Map(this.relationLabels.map((l) => [l.name, l]));
+    this.shortcuts = new Map();
+    for (const label of [...this.entityLabels, ...this.relationLabels]) {
+      if (label.shortcut) this.shortcuts.set(label.shortcut, label);
+    }
+    renderLabelBar(this.el.labels, this.entityLabels);
+    renderLabelBar(this.el.relations, this.relationLabels, { numbered: true });
+    this.el.relationGroup.hidden = this.relationLabels.length === 0;
+    this.el.helpBody.innerHTML = helpHtml(this.entityLabels, this.relationLabels, escapeHtml);
+    this.view = new DocumentView(this.el.doc, this.entityByName);
+    this.view.onBlockShown = () => this.scheduleArcs();
+    this.arcs = new ArcLayer(this.el.arcs, this.el.wrap, this.view, this.relationByName,
+      (key, options) => this.pickRelation(key, options));
+  }
+
+  bindEvents() {
+    bindInput(this);
+    new ResizeObserver(() => this.scheduleArcs()).observe(this.el.wrap);
+    window.addEventListener("beforeunload", (event) => {
+      if (this.saver && this.saver.dirty) {
+        this.saver.flush().catch(() => {});
+        event.preventDefault();
+        event.returnValue = "";
+      }
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden" && this.saver) this.saver.flush().catch(() => {});
+    });
+    window.addEventListener("hashchange", () => {
+      const match = /document=(\d+)/.exec(window.location.hash);
+      if (match && this.doc && Number(match[1]) !== this.doc.id) this.navigate(() => this.openDocument(Number(match[1]), { visit: true }));
+    });
+  }
+
+  // Loading documents --------------------------------------------------------------------------
+
+  async openNext() {
+    await this.load(async () => {
+      const bundle = await this.api.next(this.projectId, this.trail.skipped);
+      if (!bundle) { this.showDone(); return; }
+      this.show(bundle);
+      this.trail.visit(this.doc.id);
+    });
+  }
+
+  async openDocument(id, { visit }) {
+    await this.load(async () => {
+      this.show(await this.api.bundle(this.projectId, id));
+      if (visit) this.trail.visit(id);
+    });
+  }
+
+  async load(work) {
+    this.busy = true;
+    this.el.loading.hidden = false;
+    try {
+      await work();
+    } catch (error) {
+      this.fail(`The document could not be loaded: ${error.message}`);
+    } finally {
+      this.busy = false;
+      this.el.loading.hidden = true;
+    }
+  }
+
+  show(bundle) {
+    if (this.saver) this.saver.close();
+    this.doc = fromApi(bundle);
+    this.doc.suggestions = this.doc.suggestions.filter((s) => this.entityByName.has(s.label));
+    this.mode = null;
+    closeChooser(this.el.chooser);
+    showBanner(this.el.banner, "");
+    this.el.done.hidden = true;
+    this.el.main.hidden = false;
+    const stored = this.doc.annotation;
+    const state = makeState({ spans: stored.spans, relations: stored.relations });
+    this.history = new History(state);
+    this.ui = { cursor: 0, anchor: 0, selection: [0, 0], picked: null };
+    this.arcLevels = 0;
+    this.setArcRoom(this.relationLabels.length ? 1 : 0);
+
+    const started = performance.now();
+    this.view.render(this.doc, state, this.visible(state), this.ui);
+    void this.el.doc.offsetHeight; // layout, so the figure includes it
+    this.timings.render = performance.now() - started;
+    this.drawArcs();
+
+    this.saver = new Saver({
+      api: this.api,
+      documentId: this.doc.id,
+      version: stored.version,
+      status: stored.status,
+      rejected: [],
+      payload: (status, version) => toApiAnnotation(this.doc, this.state, status, version),
+      rejections: () => this.state.rejected.filter((id) => /^\d+$/.test(id)),
+      onChange: () => this.onSaverChange(),
+    });
+    this.onSaverChange();
+    this.showHeader();
+    window.history.replaceState(null, "", `#document=${this.doc.id}`);
+    window.scrollTo(0, 0);
+    this.el.doc.focus({ preventScroll: true });
+    this.updateButtons();
+    const count = this.doc.suggestions.length;
+    this.announce(`Document ${this.doc.id} loaded${count ? `, ${count} suggestion${count > 1 ? "s" : ""}` : ""}.`);
+  }
+
+  showHeader() {
+    const meta = Object.entries(this.doc.meta || {})
+      .filter(([, value]) => value === null || typeof value !== "object")
+      .map(([key, value]) => `${key}: ${value}`).join(" · ");
+    this.el.title.textContent = `Document ${this.doc.id}`;
+    const status = this.saver && this.saver.annotationStatus === "submitted" ? "submitted" : "";
+    this.el.meta.textContent = [meta, status].filter(Boolean).join(" · ");
+  }
+
+  showDone() {
+    if (this.saver) this.saver.close();
+    this.saver = null;
+    this.doc = null;
+    this.el.main.hidden = true;
+    this.el.done.hidden = false;
+    const skipped = this.trail.skipped.length;
+    this.el.doneText.innerHTML = skipped
+      ? `Nothing new is left for you here. You skipped ${skipped} document${skipped > 1 ? "s" : ""}:`
+        + ` <button type="button" data-command="unskipAll">Go through the skipped ones</button>`
+      : "Nothing is left for you to annotate in this project. Thank you!";
+    this.el.title.textContent = "All done";
+    this.el.meta.textContent = "";
+    renderSaveIndicator(this.el.save, null);
+    window.history.replaceState(null, "", window.location.pathname);
+    this.announce("No documents left.");
+  }
+
+  fail(message) {
+    showBanner(this.el.banner, `<strong>${escapeHtml(message)}</strong>`
+      + ` <button type="button" data-command="reload">Reload the page</button>`);
+  }
+
+  // State --------------------------------------------------------------------------------------
+
+  get state() { return this.history.current; }
+
+  visible(state) { return visibleSuggestions(state, this.doc.suggestions); }
+
+  /** Record an edit: show it, remember it for undo, save it. */
+  commit(next, what) {
+    if (next === this.state) return false;
+    const started = performance.now();
+    this.history.push(next, what);
+    this.applyState(next);
+    void this.el.doc.offsetHeight;
+    this.timings.edits.push(performance.now() - started);
+    if (this.timings.edits.length > 50) this.timings.edits.shift();
+    this.saver.touch();
+    this.announce(what);
+    return true;
+  }
+
+  applyState(state) {
+    this.view.update(state, this.visible(state));
+    const picked = this.ui.picked;
+    if (picked && !this.exists(picked, state)) this.setUi({ picked: null });
+    this.scheduleArcs();
+    this.updateButtons();
+  }
+
+  exists(picked, state) {
+    if (picked.type === "span") return findSpan(state, picked.id) !== null;
+    if (picked.type === "relation") return state.relations.some((r) => relationKey(r) === picked.id);
+    return this.visible(state).some((s) => s.id === picked.id);
+  }
+
+  setUi(changes) {
+    const ui = { ...this.ui, ...changes };
+    const n = this.doc.units.length;
+    ui.cursor = Math.max(0, Math.min(n - 1, ui.cursor));
+    const relationChanged = (this.ui.picked?.type === "relation") !== (ui.picked?.type === "relation")
+      || (ui.picked?.type === "relation" && ui.picked.id !== this.ui.picked.id);
+    this.ui = ui;
+    this.view.setUi(ui);
+    if (relationChanged) this.scheduleArcs();
+    this.updateButtons();
+  }
+
+  undo() {
+    const step = this.history.undo();
+    if (!step) { this.announce("Nothing to undo."); return; }
+    this.applyState(step.state);
+    this.saver.touch();
+    this.announce(`Undone: ${step.what}`);
+  }
+
+  redo() {
+    const step = this.history.redo();
+    if (!step) { this.announce("Nothing to redo."); return; }
+    this.applyState(step.state);
+    this.saver.touch();
+    this.announce(`Redone: ${step.what}`);
+  }
+
+  // Arcs ---------------------------------------------------------------------------------------
+
+  scheduleArcs() {
+    if (this.arcFrame || !this.doc) return;
+    this.arcFrame = requestAnimationFrame(() => { this.arcFrame = 0; this.drawArcs(); });
+  }
+
+  drawArcs() {
+    if (!this.doc) return;
+    const picked = this.ui.picked && this.ui.picked.type === "relation" ? this.ui.picked.id : null;
+    const levels = this.arcs.draw(this.state.relations, picked, (id) => this.spanText(id));
+    if (levels > this.arcLevels) {
+      this.setArcRoom(levels);
+      this.arcs.draw(this.state.relations, picked, (id) => this.spanText(id));
+    }
+  }
+
+  /** Make room above each line for `levels` stacked arcs (only grows within a document). */
+  setArcRoom(levels) {
+    this.arcLevels = levels;
+    const room = levels ? ARC_BASE + (levels - 1) * ARC_LEVEL + 12 : 0;
+    this.el.wrap.style.setProperty("--arc-room", `${room}px`);
+  }
+
+  spanText(id) {
+    const span = findSpan(this.state, id);
+    return span ? `“${this.doc.text.slice(span.start, span.end)}”` : "a span";
+  }
+
+  // Editing ------------------------------------------------------------------------------------
+
+  allowOverlap() { return Boolean(this.project.allow_overlapping_spans); }
+
+  /** A label's key or button: label the selection, or relabel the selected span. */
+  applyLabel(label) {
+    const picked = this.ui.picked;
+    if (picked && picked.type === "span") {
+      const span = findSpan(this.state, picked.id);
+      if (span.label === label.name) { this.announce(`Already ${label.name}.`); return; }
+      this.commit(relabelSpan(this.state, picked.id, label.name),
+        `${span.label} → ${label.name}: ${this.spanText(picked.id)}`);
+      if (findSpan(this.state, picked.id) === null) this.setUi({ picked: null });
+      return;
+    }
+    if (!this.doc.units.length) return;
+    const [a, b] = this.ui.selection;
+    const start = this.doc.units[a].start;
+    const end = this.doc.units[b].end;
+    const { state, span, removed } = addSpan(this.state, { start, end, label: label.name },
+      { allowOverlap: this.allowOverlap() });
+    const replaced = removed.length ? ` (replacing ${removed.length} overlapping span${removed.length > 1 ? "s" : ""})` : "";
+    if (state === this.state) { this.pick({ type: "span", id: spanKey(span.id) }); return; }
+    this.commit(state, `Added ${label.name}: “${this.doc.text.slice(start, end)}”${replaced}`);
+    this.pick({ type: "span", id: spanKey(span.id) }, { cursor: b });
+  }
+
+  deletePicked() {
+    const picked = this.ui.picked;
+    if (!picked) { this.announce("Select a span, relation or suggestion first (click it, or Space / ] / [)."); return; }
+    if (picked.type === "span") {
+      const span = findSpan(this.state, picked.id);
+      const text = this.spanText(picked.id);
+      const range = this.view.spanRange(picked.id);
+      this.commit(removeSpans(this.state, [picked.id]), `Deleted ${span.label}: ${text}`);
+      this.setUi({ picked: null, cursor: range ? range[0] : this.ui.cursor });
+    } else if (picked.type === "relation") {
+      const relation = this.state.relations.find((r) => relationKey(r) === picked.id);
+      this.commit(removeRelation(this.state, picked.id), `Deleted relation ${relation.label}`);
+      this.setUi({ picked: null });
+      this.el.doc.focus({ preventScroll: true });
+    } else {
+      this.rejectSuggestion(picked.id);
+    }
+  }
+
+  suggestion(id) { return this.doc.suggestions.find((s) => s.id === id) || null; }
+
+  /** The selected suggestion, or the first visible one at or after the cursor. */
+  targetSuggestion() {
+    const picked = this.ui.picked;
+    if (picked && picked.type === "suggestion") return this.suggestion(picked.id);
+    const visible = this.visible(this.state);
+    const cursorStart = this.doc.units[this.ui.cursor].start;
+    return visible.find((s) => s.end > cursorStart) || visible[0] || null;
+  }
+
+  acceptSuggestion(id) {
+    const suggestion = id ? this.suggestion(id) : this.targetSuggestion();
+    if (!suggestion) { this.announce("No suggestion to accept."); return; }
+    const after = this.nextSuggestionAfter(suggestion);
+    const { state, accepted, removed } = acceptSuggestions(this.state, [suggestion],
+      { allowOverlap: this.allowOverlap(), keepExisting: false });
+    const replaced = removed.length ? ` (replacing ${removed.length} overlapping span${removed.length > 1 ? "s" : ""})` : "";
+    this.commit(state, `Accepted ${suggestion.label}: “${this.doc.text.slice(suggestion.start, suggestion.end)}”${replaced}`);
+    if (after && this.exists({ type: "suggestion", id: after.id }, this.state)) this.pick({ type: "suggestion", id: after.id });
+    else if (accepted.length) this.pick({ type: "span", id: spanKey(accepted[0].id) });
+  }
+
+  rejectSuggestion(id) {
+    const suggestion = id ? this.suggestion(id) : this.targetSuggestion();
+    if (!suggestion) { this.announce("No suggestion to reject."); return; }
+    const after = this.nextSuggestionAfter(suggestion);
+    this.commit(rejectSuggestions(this.state, [suggestion.id]),
+      `Rejected ${suggestion.label}: “${this.doc.text.slice(suggestion.start, suggestion.end)}”`);
+    this.setUi({ picked: null });
+    if (after) this.pick({ type: "suggestion", id: after.id });
+  }
+
+  nextSuggestionAfter(suggestion) {
+    const visible = this.visible(this.state);
+    const i = visible.findIndex((s) => s.id === suggestion.id);
+    return visible[i + 1] || null;
+  }
+
+  acceptAll() {
+    const visible = this.visible(this.state);
+    if (!visible.length) { this.announce("No suggestions to accept."); return; }
+    const { state, accepted, skipped } = acceptSuggestions(this.state, visible,
+      { allowOverlap: this.allowOverlap(), keepExisting: true });
+    const left = skipped.length ? `; ${skipped.length} left because they overlap spans` : "";
+    if (!accepted.length) { this.announce(`No suggestion accepted${left}.`); return; }
+    this.commit(state, `Accepted ${accepted.length} suggestion${accepted.length > 1 ? "s" : ""}${left}`);
+    this.setUi({ picked: null });
+  }
+
+  // Relations ----------------------------------------------------------------------------------
+
+  startRelation() {
+    if (!this.relationLabels.length) { this.announce("This project has no relation labels."); return; }
+    const picked = this.ui.picked;
+    if (!picked || picked.type !== "span") { this.announce("Select the head span first, then press r."); return; }
+    this.mode = { kind: "tail", head: picked.id };
+    this.el.wrap.classList.add("relating");
+    this.hint(`Relation from ${this.spanText(picked.id)}: click the tail span, or choose it with ] [ and press Enter. Esc cancels.`);
+    this.updateButtons();
+  }
+
+  chooseTail(key) {
+    const head = this.mode.head;
+    if (spanKey(key) === head) { this.announce("A relation needs two different spans."); return; }
+    if (this.relationLabels.length === 1) { this.finishRelation(head, key, this.relationLabels[0].name); return; }
+    this.mode = { kind: "label", head, tail: key };
+    this.pick({ type: "span", id: key });
+    this.hint("Choose the relation label: its number or key, or click it. Esc cancels.");
+    const range = this.view.spanRange(key);
+    openChooser(this.el.chooser, this.relationLabels, range ? this.view.els[range[1]] : null);
+  }
+
+  finishRelation(head, tail, label) {
+    this.cancelMode();
+    const { state, relation } = addRelation(this.state, { head: findSpan(this.state, head).id, tail: findSpan(this.state, tail).id, label });
+    if (!relation) { this.announce("That relation is there already."); return; }
+    this.commit(state, `Added relation ${label}: ${this.spanText(head)} → ${this.spanText(tail)}`);
+    this.pick({ type: "relation", id: relationKey(relation) });
+  }
+
+  cancelMode() {
+    const hadChooser = !this.el.chooser.hidden;
+    this.mode = null;
+    this.el.wrap.classList.remove("relating");
+    closeChooser(this.el.chooser);
+    this.hint("");
+    if (hadChooser) this.el.doc.focus({ preventScroll: true });
+    this.updateButtons();
+  }
+
+  pickRelation(key, { fromFocus = false } = {}) {
+    if (this.mode) return;
+    if (this.ui.picked && this.ui.picked.type === "relation" && this.ui.picked.id === key) return;
+    this.setUi({ picked: { type: "relation", id: key } });
+    const relation = this.state.relations.find((r) => relationKey(r) === key);
+    if (relation && !fromFocus) this.announce(`Relation ${relation.label}: ${this.spanText(relation.head)} → ${this.spanText(relation.tail)}. Delete removes it; 1–9 changes its label.`);
+  }
+
+  relabelPickedRelation(label) {
+    const key = this.ui.picked.id;
+    const relation = this.state.relations.find((r) => relationKey(r) === key);
+    if (!relation || relation.label === label.name) return;
+    const next = relabelRelation(this.state, key, label.name);
+    this.commit(next, `Relation ${relation.label} → ${label.name}`);
+    const moved = relationKey({ ...relation, label: label.name });
+    this.setUi({ picked: next.relations.some((r) => relationKey(r) === moved) ? { type: "relation", id: moved } : null });
+  }
+
+  // Selection and cursor -----------------------------------------------------------------------
+
+  pick(picked, { cursor } = {}) {
+    let at = cursor;
+    if (at === undefined && picked) {
+      const range = picked.type === "span" ? this.view.spanRange(picked.id)
+        : picked.type === "suggestion" ? this.view.suggestionRange(picked.id) : null;
+      at = range ? range[0] : this.ui.cursor;
+    }
+    if (at === undefined) at = this.ui.cursor;
+    this.setUi({ picked, cursor: at, anchor: at, selection: [at, at] });
+    this.reveal(at);
+  }
+
+  select(a, b, cursor = b) {
+    this.setUi({ picked: null, cursor, anchor: cursor === b ? a : b, selection: [a, b] });
+  }
+
+  moveTo(k, extend) {
+    const n = this.doc.units.length;
+    k = Math.max(0, Math.min(n - 1, k));
+    if (extend) {
+      const anchor = this.ui.picked ? this.ui.cursor : this.ui.anchor;
+      this.setUi({ picked: null, cursor: k, anchor, selection: [Math.min(anchor, k), Math.max(anchor, k)] });
+    } else {
+      this.setUi({ picked: null, cursor: k, anchor: k, selection: [k, k] });
+    }
+    this.reveal(k);
+  }
+
+  move(direction, extend) {
+    const picked = this.ui.picked;
+    let from = this.ui.cursor;
+    if (picked && !extend) {
+      const range = picked.type === "span" ? this.view.spanRange(picked.id)
+        : picked.type === "suggestion" ? this.view.suggestionRange(picked.id) : null;
+      if (range) { this.moveTo(direction > 0 ? range[1] + 1 : range[0] - 1, false); return; }
+    }
+    if (!picked && !extend && this.ui.selection[0] !== this.ui.selection[1]) {
+      from = direction > 0 ? this.ui.selection[1] : this.ui.selection[0];
+    }
+    this.moveTo(from + direction, extend);
+  }
+
+  /** The unit on the next or previous visual line nearest to the cursor's x. */
+  lineNeighbour(direction) {
+    const els = this.view.els;
+    const here = els[this.ui.cursor].getBoundingClientRect();
+    const x = (here.left + here.right) / 2;
+    let best = -1;
+    let bestDistance = Infinity;
+    let lineTop = null;
+    for (let k = this.ui.cursor + direction; k >= 0 && k < els.length; k += direction) {
+      const box = els[k].getBoundingClientRect();
+      const sameLine = Math.abs(box.top - here.top) < here.height / 2;
+      if (sameLine) continue;
+      if (lineTop === null) lineTop = box.top;
+      else if (Math.abs(box.top - lineTop) > here.height / 2) break;
+      const distance = Math.abs((box.left + box.right) / 2 - x);
+      if (distance < bestDistance) { bestDistance = distance; best = k; }
+    }
+    return best;
+  }
+
+  reveal(k) {
+    const el = this.view.els[k];
+    if (!el) return;
+    const box = el.getBoundingClientRect();
+    const top = this.root.querySelector(".ws-bar")?.getBoundingClientRect().bottom ?? 0;
+    if (box.top < top + 8 || box.bottom > window.innerHeight - 8) el.scrollIntoView({ block: "center" });
+  }
+
+  /** The spans, then the suggestions, at unit k. */
+  itemsAt(k) {
+    return [
+      ...this.view.spansAt(k).map((id) => ({ type: "span", id })),
+      ...this.view.suggestionsAt(k).map((id) => ({ type: "suggestion", id })),
+    ];
+  }
+
+  pickAtCursor() {
+    const items = this.itemsAt(this.ui.cursor);
+    if (this.mode && this.mode.kind === "tail") {
+      const picked = this.ui.picked;
+      if (picked && picked.type === "span" && picked.id !== this.mode.head) { this.chooseTail(picked.id); return; }
+      const span = items.find((item) => item.type === "span" && item.id !== this.mode.head);
+      if (span) this.chooseTail(span.id); else this.announce("No span under the cursor.");
+      return;
+    }
+    if (!items.length) { this.announce("No span or suggestion under the cursor."); return; }
+    const picked = this.ui.picked;
+    const i = picked ? items.findIndex((item) => item.type === picked.type && item.id === picked.id) : -1;
+    this.pickItem(items[(i + 1) % items.length]);
+  }
+
+  pickItem(item) {
+    this.pick({ type: item.type, id: item.id });
+    if (item.type === "span") {
+      const span = findSpan(this.state, item.id);
+      this.announce(`${span.label}: ${this.spanText(item.id)}`);
+    } else {
+      const s = this.suggestion(item.id);
+      this.announce(`Suggestion ${s.label}: “${this.doc.text.slice(s.start, s.end)}” from ${s.model}. a accepts, x rejects.`);
+    }
+  }
+
+  pickNext(direction) {
+    let items = this.view.items();
+    if (this.mode && this.mode.kind === "tail") items = items.filter((item) => item.type === "span" && item.id !== this.mode.head);
+    if (!items.length) { this.announce("Nothing to select."); return; }
+    const picked = this.ui.picked;
+    let i = picked ? items.findIndex((item) => item.type === picked.type && item.id === picked.id) : -1;
+    if (i >= 0) i += direction;
+    else if (direction > 0) i = items.findIndex((item) => item.range[0] >= this.ui.cursor);
+    else i = items.findLastIndex((item) => item.range[0] <= this.ui.cursor);
+    if (i < 0 || i >= items.length) i = direction > 0 ? 0 : items.length - 1;
+    this.pickItem(items[i]);
+  }
+
+  // Navigation ---------------------------------------------------------------------------------
+
+  async navigate(open) {
+    if (this.busy) return;
+    if (this.saver && this.saver.dirty) {
+      const saved = await this.saver.flush();
+      if (!saved) { this.announce("Not moving on: this document could not be saved. See the message above."); return; }
+    }
+    await open();
+  }
+
+  async submit() {
+    if (this.busy || !this.doc) return;
+    this.cancelMode();
+    const saved = await this.saver.flush({ status: "submitted" });
+    if (!saved) { this.announce("Not submitted: the annotation could not be saved."); return; }
+    this.trail.unskip(this.doc.id);
+    this.announce("Submitted.");
+    await this.openNext();
+  }
+
+  async skip() {
+    if (!this.doc) return;
+    const id = this.doc.id;
+    await this.navigate(async () => {
+      this.trail.skip(id);
+      await this.openNext();
+      if (this.doc && this.doc.id !== id) this.announce(`Skipped document ${id}; it stays for later.`);
+    });
+  }
+
+  async back() {
+    const previous = this.doc ? this.trail.previous : this.trail.current;
+    if (previous === null || previous === undefined) { this.announce("No earlier document in this session."); return; }
+    await this.navigate(async () => {
+      if (this.doc) this.trail.back();
+      await this.openDocument(previous, { visit: false });
+    });
+  }
+
+  async unskipAll() {
+    this.trail.clearSkipped();
+    await this.openNext();
+  }
+
+  // Conflicts ----------------------------------------------------------------------------------
+
+  onSaverChange() {
+    const saver = this.saver;
+    renderSaveIndicator(this.el.save, saver);
+    if (!saver) return;
+    if (saver.status === "conflict") showBanner(this.el.banner, conflictBanner(saver.conflict));
+    else if (saver.status === "failed") showBanner(this.el.banner, failureBanner(saver.error));
+    else showBanner(this.el.banner, "");
+    this.showHeader();
+  }
+
+  loadStored() {
+    const stored = this.saver.conflict;
+    if (!stored) return;
+    const annotation = annotationFromApi(stored, this.doc.maps);
+    const next = makeState({ spans: annotation.spans, relations: annotation.relations, rejected: this.state.rejected });
+    this.saver.resolveWithStored(stored);
+    this.history.push(next, `Loaded the stored version ${stored.version}`);
+    this.applyState(next);
+    this.saver.markStored();
+    this.saver.touch();
+    this.announce(`Loaded the stored version ${stored.version}. Ctrl + Z brings your version back.`);
+  }
+
+  async keepMine() {
+    const saved = await this.saver.resolveKeepMine();
+    if (saved) this.announce("Your version is saved over the stored one.");
+  }
+
+  // Actions the keys and clicks call (input.js) ------------------------------------------------
+
+  clickSpan(key) {
+    if (this.mode && this.mode.kind === "tail") { this.chooseTail(key); return; }
+    this.pickItem({ type: "span", id: key });
+    this.el.doc.focus({ preventScroll: true });
+  }
+
+  relationLabelChosen(label) {
+    if (!label) return;
+    if (this.mode && this.mode.kind === "label") { this.finishRelation(this.mode.head, this.mode.tail, label.name); return; }
+    if (this.ui.picked && this.ui.picked.type === "relation") { this.relabelPickedRelation(label); return; }
+    this.announce("Select a relation to relabel, or start one from a span with r.");
+  }
+
+  moveLineBy(direction, extend) {
+    const k = this.lineNeighbour(direction);
+    if (k >= 0) this.moveTo(k, extend);
+    else this.moveTo(direction > 0 ? this.doc.units.length - 1 : 0, extend);
+  }
+
+  escape() {
+    if (this.mode) { this.cancelMode(); this.announce("Cancelled."); return; }
+    if (this.ui.picked) { this.setUi({ picked: null }); return; }
+    const c = this.ui.cursor;
+    this.setUi({ selection: [c, c], anchor: c });
+  }
+
+  toggleDialog(dialog) {
+    if (dialog.open) dialog.close();
+    else dialog.showModal();
+  }
+
+  // Feedback -----------------------------------------------------------------------------------
+
+  updateButtons() {
+    const picked = this.ui.picked;
+    const set = (command, enabled) => {
+      for (const button of this.root.querySelectorAll(`[data-command="${command}"]`)) button.disabled = !enabled;
+    };
+    const ready = Boolean(this.doc);
+    set("undo", ready && this.history.canUndo);
+    set("redo", ready && this.history.canRedo);
+    set("delete", ready && picked !== null);
+    set("relation", ready && picked !== null && picked.type === "span" && this.relationLabels.length > 0 && !this.mode);
+    const suggestions = ready ? this.visible(this.state).length : 0;
+    set("acceptAll", suggestions > 0);
+    const count = this.root.querySelector('[data-ws="suggestion-count"]');
+    if (count) count.textContent = suggestions ? String(suggestions) : "";
+  }
+
+  hint(text) {
+    this.el.hint.textContent = text;
+    this.el.hint.hidden = !text;
+  }
+
+  announce(text) {
+    if (!text) return;
+    this.el.live.textContent = text;
+    this.el.message.textContent = text;
+    clearTimeout(this.messageTimer);
+    this.messageTimer = setTimeout(() => { this.el.message.textContent = ""; }, 4000);
+  }
+}
