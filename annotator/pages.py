@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from annotator.guidelines import render_guidelines
 from projects.access import access_project, visible_projects
 from projects.models import Annotation, Membership
+from projects.roles import Role
 
 
 @login_required
@@ -31,7 +32,9 @@ def home(request):
         Annotation.objects.filter(annotator=user, is_gold=False, status=Annotation.Status.SUBMITTED)
         .values_list("document__project").annotate(n=Count("id")).values_list("document__project", "n")
     )
-    rows = [{"project": p, "done": done.get(p.pk, 0)} for p in projects]
+    curating = {Role.REVIEWER, Role.ADMIN}
+    rows = [{"project": p, "done": done.get(p.pk, 0), "curates": user.is_staff or p.user_role in curating}
+            for p in projects]
     return render(request, "annotator/home.html", {"rows": rows})
 
 

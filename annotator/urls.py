@@ -4,11 +4,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from annotator import pages
+from curation import pages as curation_pages
 from exports.admin_views import admin_export, admin_import
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/annotate/", pages.annotate, name="annotate"),
+    path("projects/<int:project_id>/review/", curation_pages.review, name="review"),
+    path("projects/<int:project_id>/dashboard/", curation_pages.dashboard, name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/projects/project/<int:project_id>/import/", admin.site.admin_view(admin_import),
@@ -19,5 +22,6 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("projects.urls")),
+    path("api/v1/", include("curation.urls")),
     path("api/v1/", include("exports.urls")),
 ]

@@ -21,17 +21,17 @@ class ImportForm(forms.Form):
     create_labels = forms.BooleanField(required=False, help_text="Create labels the file names but the project lacks.")
     skip_duplicates = forms.BooleanField(required=False, initial=True,
                                          help_text="Skip documents whose text is already in the project.")
+    annotations_as = forms.ChoiceField(choices=[("submitted", "my submitted annotation"), ("gold", "reviewed gold")],
+                                       initial="submitted", help_text="What the file's spans become.")
 
 
 def admin_import(request, project_id):
     project = get_object_or_404(Project, pk=project_id)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = start_import(
-            project, form.cleaned_data["file"], fmt=form.cleaned_data["format"],
-            create_labels=form.cleaned_data["create_labels"], skip_duplicates=form.cleaned_data["skip_duplicates"],
-            acting_user=request.user,
-        )
+        options = dict(form.cleaned_data)
+        job = start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
+                           **options)
         messages.info(request, f"Import job #{job.pk} started.")
         return redirect(reverse("admin:projects_job_change", args=[job.pk]))
     context = {**admin.site.each_context(request), "title": f"Import into {project}", "project": project,

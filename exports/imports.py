@@ -2,27 +2,49 @@
 
 The file is read as a stream and written in batches inside one transaction,
 so a 100,000-line file never sits in memory whole, and one bad line rolls the
-whole import back with its line number.
+whole import back with its line number. Memory per import is bounded by the
+batch size: duplicates of earlier batches are found in the database (the
+transaction sees its own rows), spaCy's vocabulary is kept from growing (see
+``_Aligner``) and Django's debug query log is cleared as it goes.
+
+On PostgreSQL the rows go in with ``COPY`` (ids taken from the sequences
+first, so annotations, spans and relations can point at them) on a thread of
+its own, while the next batch is checked; elsewhere with ``bulk_create``.
+``bench/import.py`` measures it.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
+import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
+from contextlib import contextmanager
 from itertools import islice
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, reset_queries, transaction
+from django.utils import timezone
 
 from exports.formats import FORMATS
 from exports.records import DocumentRecord, FormatError
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
 from projects.actions.labels import do_create_missing_labels, labels_by_name
 from projects.errors import InvalidInput
-from projects.models import Annotation, Document, Job, Label, Project, Relation, Span
+from projects.models import Annotation, Assignment, Document, Job, Label, Project, Relation, Span
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans
-from projects.tokens import tokenize
+from projects.tokens import Tokens
+
+logger = logging.getLogger(__name__)
+
+LABEL_NAME_MAX = Label._meta.get_field("name").max_length
+UNLABELLED = str(Document.Status.UNLABELLED)
+SUBMITTED = str(Annotation.Status.SUBMITTED)
+# What a file's spans become: the importer's submitted annotation, or the document's gold.
+ANNOTATIONS_AS = ("submitted", "gold")
 
 
 class _Lines:
@@ -35,15 +57,20 @@ class _Lines:
         decoder = codecs.getincrementaldecoder("utf-8-sig")()
         for line_no, raw_line in enumerate(self.raw, start=1):
             try:
-                yield decoder.decode(raw_line)
+                # Final on a last line without a newline: a character cut off there is an error, not dropped.
+                yield decoder.decode(raw_line, final=not raw_line.endswith(b"\n"))
             except UnicodeDecodeError:
                 raise FormatError(line_no, "not valid UTF-8 text") from None
 
 
 def count_lines(raw) -> int:
-    count = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+    """Lines in a binary file (a last line without a newline counts), leaving it rewound."""
+    count, last = 0, b""
+    for chunk in iter(lambda: raw.read(1 << 20), b""):
+        count += chunk.count(b"\n")
+        last = chunk
     raw.seek(0)
-    return count
+    return count + (1 if last and not last.endswith(b"\n") else 0)
 
 
 def read_records(fmt_name: str, raw, language: str) -> Iterable[tuple[int, DocumentRecord]]:
@@ -55,6 +82,161 @@ def read_records(fmt_name: str, raw, language: str) -> Iterable[tuple[int, Docum
     return fmt.reader(_Lines(raw))
 
 
+class _Aligner:
+    """Token boundaries for span checks, from a blank spaCy pipeline private to one import.
+
+    The same language's blank tokenizer as ``projects.tokens``, so boundaries
+    agree with the tokens endpoint (tests compare them, over generated texts
+    too). Private because spaCy keeps every new string it meets: the shared
+    pipeline would grow with every file imported. The first batch warms this
+    pipeline's cache; later batches run in a spaCy memory zone, which frees
+    what they add, so memory stays flat however long the file is. New words
+    skip the lexical attributes (shape, norm, like_num...), which only cost
+    time here: the tokenizer's rules do not read them. Built on first use: a
+    file without spans never loads spaCy.
+
+    spaCy's tokenizer cuts a text at whitespace first and tokenizes each
+    whitespace-free chunk on its own; then it looks for special cases (":)",
+    "a.m.") across the whole text, and only a special case with a space
+    inside could join chunks, which the standard tokenizers of nearly every
+    language lack. There a position next to whitespace (or the text's edge)
+    is a token boundary by construction, and any other is checked by
+    tokenizing just the chunk around it, for a fraction of the work: words
+    that no span touches, such as numbers, are never looked at. The answer is
+    the whole text's unless a special case's tokens could run across the
+    whitespace on either side of that chunk (a match there, though it changes
+    nothing itself, can displace one inside the chunk); the characters that
+    could begin and end such a run are known from the special cases, and when
+    they meet at those gaps the whole text is tokenized. So are texts for
+    other tokenizers (Chinese, say).
+    """
+
+    def __init__(self, language: str):
+        self.language = language
+        self.nlp = None
+        self.warm = False
+        self.by_chunk = False
+
+    def _load(self) -> None:
+        import spacy
+        from spacy.attrs import IS_SPACE, LANG
+        from spacy.tokenizer import Tokenizer
+
+        self.nlp = spacy.blank(self.language)
+        getters = self.nlp.vocab.lex_attr_getters
+        self.nlp.vocab.lex_attr_getters = {attr: getters[attr] for attr in (IS_SPACE, LANG) if attr in getters}
+        tokenizer = self.nlp.tokenizer
+        self.by_chunk = type(tokenizer) is Tokenizer and not any(
+            not key.isspace() and any(ch.isspace() for ch in key) for key in tokenizer.rules)
+        if self.by_chunk:
+            # Special cases are matched on their tokens as affixes alone would cut them: for each token that
+            # one of them goes on from, the tokens that may follow it. Only a chunk that ends with the first
+            # before whitespace and a chunk that starts with the second after it can hold a match across it.
+            affixes_only = Tokenizer(self.nlp.vocab, rules={}, prefix_search=tokenizer.prefix_search,
+                                     suffix_search=tokenizer.suffix_search, infix_finditer=tokenizer.infix_finditer,
+                                     token_match=tokenizer.token_match, url_match=tokenizer.url_match,
+                                     faster_heuristics=tokenizer.faster_heuristics)
+            followers: dict[str, set[str]] = {}
+            for key in tokenizer.rules:
+                if not key.isspace():
+                    parts = [token.text for token in affixes_only(key)]
+                    for part, following in zip(parts, parts[1:]):
+                        followers.setdefault(part, set()).add(following)
+            self.followers = {part: tuple(following) for part, following in followers.items()}
+            self.longest_continued = max(map(len, followers), default=0)
+
+    @contextmanager
+    def batch(self):
+        if self.nlp is None or not self.warm:
+            yield
+            self.warm = self.nlp is not None
+        else:
+            with self.nlp.memory_zone():
+                yield
+
+    def tokens(self, text: str, spans) -> Tokens:
+        """Which of the ``spans``' starts and ends are boundaries of tokens (not whitespace) of ``text``."""
+        if self.nlp is None:
+            self._load()
+        if not self.by_chunk:
+            return self.all_tokens(text)
+        seen = {}  # chunk (first, end), or None for the whole text -> its token starts and ends
+        starts = frozenset(s.start for s in spans if self._is_start(text, s.start, seen))
+        ends = frozenset(s.end for s in spans if self._is_end(text, s.end, seen))
+        return Tokens((), (), (), starts, ends)
+
+    def all_tokens(self, text: str) -> Tokens:
+        if self.nlp is None:
+            self._load()
+        starts, ends = set(), set()
+        for token in self.nlp.tokenizer(text):
+            if not token.is_space:
+                start = token.idx
+                starts.add(start)
+                ends.add(start + len(token))
+        return Tokens((), (), (), frozenset(starts), frozenset(ends))
+
+    def _is_start(self, text: str, at: int, seen: dict) -> bool:
+        if not 0 <= at < len(text) or text[at].isspace():
+            return False
+        if at == 0 or text[at - 1].isspace():
+            return True
+        return at in self._chunk_tokens(text, at, seen)[0]
+
+    def _is_end(self, text: str, at: int, seen: dict) -> bool:
+        if not 0 < at <= len(text) or text[at - 1].isspace():
+            return False
+        if at == len(text) or text[at].isspace():
+            return True
+        return at in self._chunk_tokens(text, at, seen)[1]
+
+    def _chunk_tokens(self, text: str, at: int, seen: dict) -> tuple[frozenset | set, frozenset | set]:
+        """Token starts and ends of the whitespace-free chunk around ``at``, as the whole text's tokens have them."""
+        chunk = self._chunk(text, at)
+        if chunk not in seen:
+            first, end = chunk
+            if self._may_join(text, first, before=True) or self._may_join(text, end, before=False):
+                if None not in seen:
+                    whole = self.all_tokens(text)
+                    seen[None] = (whole.span_starts, whole.span_ends)
+                seen[chunk] = seen[None]
+            else:
+                tokens = self.all_tokens(text[first:end])
+                seen[chunk] = ({first + i for i in tokens.span_starts}, {first + i for i in tokens.span_ends})
+        return seen[chunk]
+
+    @staticmethod
+    def _chunk(text: str, at: int) -> tuple[int, int]:
+        """Start and end of the whitespace-free run of ``text`` that holds ``at`` (or ends at it)."""
+        first, end = at, at
+        while first > 0 and not text[first - 1].isspace():
+            first -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        return first, end
+
+    def _may_join(self, text: str, edge: int, *, before: bool) -> bool:
+        """Whether a special case could match across the whitespace before (or after) the chunk edge ``edge``."""
+        other = edge
+        if before:
+            while other > 0 and text[other - 1].isspace():
+                other -= 1
+            if other == 0:
+                return False
+            left, right = text[self._chunk(text, other)[0]:other], text[edge:self._chunk(text, edge)[1]]
+        else:
+            while other < len(text) and text[other].isspace():
+                other += 1
+            if other == len(text):
+                return False
+            left, right = text[self._chunk(text, edge)[0]:edge], text[other:self._chunk(text, other)[1]]
+        for length in range(1, min(len(left), self.longest_continued) + 1):
+            following = self.followers.get(left[-length:])
+            if following and right.startswith(following):
+                return True
+        return False
+
+
 def import_records(
     project: Project,
     records: Iterable[tuple[int, DocumentRecord]],
@@ -64,25 +246,40 @@ def import_records(
     skip_duplicates: bool = True,
     batch_size: int | None = None,
     job: Job | None = None,
+    annotations_as: str = "submitted",
 ) -> dict:
-    """Store records as documents (and the importer's submitted annotations), all or nothing.
+    """Store records as documents (and the importer's annotations), all or nothing.
+
+    ``annotations_as="submitted"`` stores a record's spans as the importer's submitted
+    annotation (the importer then holds one of the document's k places);
+    ``"gold"`` stores them as the document's reviewed gold annotation.
 
     Raises FormatError naming the line of the first bad record; nothing is kept then.
     """
     batch_size = batch_size or settings.IMPORT_BATCH_SIZE
     entity_labels, relation_labels = labels_by_name(project)
-    seen_hashes: set[bytes] = set()
+    aligner = _Aligner(project.language)
+    if annotations_as not in ANNOTATIONS_AS:
+        raise ValueError(f"annotations_as must be one of {', '.join(ANNOTATIONS_AS)}")
+    writer_class = _CopyWriter if connection.vendor == "postgresql" else _OrmWriter
+    writer = writer_class(project, importer, as_gold=annotations_as == "gold")
     counts = {"documents": 0, "annotations": 0, "spans": 0, "relations": 0, "duplicates_skipped": 0,
               "labels_created": []}
-    lines_done = 0
     records = iter(records)
-    with transaction.atomic():
+    with transaction.atomic(), writer:
         while batch := list(islice(records, batch_size)):
-            for line_no, record in batch:
-                _check_record(line_no, record, project, entity_labels, relation_labels, create_labels, counts)
-            batch = _drop_duplicates(project, batch, seen_hashes, counts) if skip_duplicates else batch
-            _write_batch(project, batch, importer, entity_labels, relation_labels, counts)
-            lines_done = batch[-1][0] if batch else lines_done
+            with aligner.batch():  # meanwhile the writer may still be storing the previous batch
+                for line_no, record in batch:
+                    _check_record(line_no, record, project, entity_labels, relation_labels, create_labels,
+                                  counts, aligner, writer)
+            lines_done = batch[-1][0]
+            hashes = [Document.hash_text(record.text) for _, record in batch]
+            writer.wait()  # the previous batch is in the database before duplicates are looked for
+            if skip_duplicates:
+                batch, hashes = _drop_duplicates(project, batch, hashes, counts)
+            writer.write(batch, hashes, entity_labels, relation_labels, counts)
+            del batch, hashes
+            reset_queries()  # with DEBUG on, Django would keep every statement (each a whole batch) until the end
             if job is not None:
                 report_progress(job, lines_done)
                 if is_cancelled(job):
@@ -90,21 +287,32 @@ def import_records(
     return counts
 
 
-def _check_record(line_no, record, project, entity_labels, relation_labels, create_labels, counts) -> None:
+def _check_record(line_no, record, project, entity_labels, relation_labels, create_labels, counts,
+                  aligner, writer) -> None:
     try:
         if create_labels:
             for names, labels, kind in (({s.label for s in record.spans}, entity_labels, Label.Kind.ENTITY),
                                         ({r.label for r in record.relations}, relation_labels, Label.Kind.RELATION)):
                 missing = names - labels.keys()
                 if missing:
+                    too_long = [name for name in missing if len(name) > LABEL_NAME_MAX]
+                    if too_long:
+                        raise InvalidInput(f"label {too_long[0][:40]!r}... is longer than {LABEL_NAME_MAX} "
+                                           f"characters", code="invalid_label_name")
+                    writer.wait()  # no savepoint of the label action may enclose a batch being written
                     for label in do_create_missing_labels(project, missing, kind):
                         labels[label.name] = label
                         counts["labels_created"].append(label.name)
         if not record.text.strip():
             raise InvalidInput("the text is empty")
+        # PostgreSQL cannot store NUL in text or jsonb; say so here rather than fail the whole job blindly.
+        if "\x00" in record.text:
+            raise InvalidInput("the text contains a NUL character (\\u0000)")
+        if record.meta and "\\u0000" in json.dumps(record.meta):
+            raise InvalidInput("meta contains a NUL character (\\u0000)")
         spans = [SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)]
         if spans:
-            check_spans(spans, text_length=len(record.text), tokens=tokenize(record.text, project.language),
+            check_spans(spans, text_length=len(record.text), tokens=aligner.tokens(record.text, spans),
                         entity_labels=entity_labels, allow_overlap=project.allow_overlapping_spans)
         if record.relations:
             check_relations([RelationIn(str(r.head), str(r.tail), r.label) for r in record.relations],
@@ -114,69 +322,278 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
         raise FormatError(line_no, exc.detail + hint) from None
 
 
-def _drop_duplicates(project, batch, seen_hashes, counts):
-    hashes = [Document.hash_text(record.text) for _, record in batch]
+def _drop_duplicates(project, batch, hashes, counts):
+    """Leave out texts already in the project, earlier batches of this file included, or earlier in this batch."""
     existing = set(
         Document.objects.filter(project=project, content_hash__in=set(hashes)).values_list("content_hash", flat=True)
     )
-    kept = []
-    for (line_no, record), digest in zip(batch, hashes):
-        key = bytes.fromhex(digest)
-        if digest in existing or key in seen_hashes:
+    kept, kept_hashes = [], []
+    for item, digest in zip(batch, hashes):
+        if digest in existing:
             counts["duplicates_skipped"] += 1
             continue
-        seen_hashes.add(key)
-        kept.append((line_no, record))
-    return kept
+        existing.add(digest)
+        kept.append(item)
+        kept_hashes.append(digest)
+    return kept, kept_hashes
 
 
-def _write_batch(project, batch, importer, entity_labels, relation_labels, counts) -> None:
-    annotated_status = (Document.Status.SUBMITTED if project.annotators_per_document <= 1
-                        else Document.Status.IN_PROGRESS)
-    documents = Document.objects.bulk_create(
-        Document(project=project, text=r.text, meta=r.meta, content_hash=Document.hash_text(r.text),
-                 status=annotated_status if r.spans or r.relations else Document.Status.UNLABELLED)
-        for _, r in batch
-    )
-    annotated = [(doc, r) for doc, (_, r) in zip(documents, batch) if r.spans or r.relations]
-    annotations = Annotation.objects.bulk_create(
-        Annotation(document=doc, annotator=importer, status=Annotation.Status.SUBMITTED) for doc, _ in annotated
-    )
-    spans = [
-        Span(annotation=annotation, key=str(i), start=s.start, end=s.end, label=entity_labels[s.label])
-        for annotation, (_, r) in zip(annotations, annotated) for i, s in enumerate(r.spans)
-    ]
-    spans = Span.objects.bulk_create(spans, batch_size=5000)
-    if any(r.relations for _, r in annotated):
-        span_ids = {(s.annotation_id, s.key): s.pk for s in spans}
-        Relation.objects.bulk_create(
-            Relation(annotation=annotation, head_id=span_ids[annotation.pk, str(rel.head)],
-                     tail_id=span_ids[annotation.pk, str(rel.tail)], label=relation_labels[rel.label])
-            for annotation, (_, r) in zip(annotations, annotated) for rel in r.relations
+class _Writer:
+    def __init__(self, project: Project, importer, *, as_gold: bool = False):
+        self.project = project
+        self.importer_id = importer.pk if importer is not None else None
+        self.as_gold = as_gold
+        if as_gold:
+            self.annotated_status = str(Document.Status.REVIEWED)
+        else:
+            self.annotated_status = str(Document.Status.SUBMITTED if project.annotators_per_document <= 1
+                                        else Document.Status.IN_PROGRESS)
+
+    def status_of(self, record: DocumentRecord) -> str:
+        return self.annotated_status if record.spans or record.relations else UNLABELLED
+
+    def assignees_of(self, record: DocumentRecord) -> int:
+        """The importer's submitted annotation takes one of the document's k places; gold takes none."""
+        return int(not self.as_gold and bool(record.spans or record.relations))
+
+    def write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
+        """Store one checked batch (perhaps in the background: ``wait`` for it)."""
+        raise NotImplementedError
+
+    def wait(self) -> None:
+        """Return once every batch given to ``write`` is in the database, or raise what stopped it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+class _OrmWriter(_Writer):
+    """``bulk_create``: any database."""
+
+    def write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
+        documents = Document.objects.bulk_create(
+            Document(project=self.project, text=r.text, meta=r.meta, content_hash=digest, status=self.status_of(r),
+                     assignee_count=self.assignees_of(r))
+            for (_, r), digest in zip(batch, hashes)
         )
-        counts["relations"] += sum(len(r.relations) for _, r in annotated)
-    counts["documents"] += len(documents)
-    counts["annotations"] += len(annotations)
-    counts["spans"] += len(spans)
+        annotated = [(doc, r) for doc, (_, r) in zip(documents, batch) if r.spans or r.relations]
+        annotations = Annotation.objects.bulk_create(
+            Annotation(document=doc, annotator_id=self.importer_id, status=Annotation.Status.SUBMITTED,
+                       is_gold=self.as_gold)
+            for doc, _ in annotated
+        )
+        if not self.as_gold:
+            now = timezone.now()
+            Assignment.objects.bulk_create(
+                Assignment(project=self.project, document=doc, annotator_id=self.importer_id, submitted_at=now)
+                for doc, _ in annotated
+            )
+        spans = Span.objects.bulk_create(
+            (Span(annotation=annotation, key=str(i), start=s.start, end=s.end, label=entity_labels[s.label])
+             for annotation, (_, r) in zip(annotations, annotated) for i, s in enumerate(r.spans)),
+            batch_size=5000,
+        )
+        if any(r.relations for _, r in annotated):
+            span_ids = {(s.annotation_id, s.key): s.pk for s in spans}
+            Relation.objects.bulk_create(
+                Relation(annotation=annotation, head_id=span_ids[annotation.pk, str(rel.head)],
+                         tail_id=span_ids[annotation.pk, str(rel.tail)], label=relation_labels[rel.label])
+                for annotation, (_, r) in zip(annotations, annotated) for rel in r.relations
+            )
+            counts["relations"] += sum(len(r.relations) for _, r in annotated)
+        counts["documents"] += len(documents)
+        counts["annotations"] += len(annotations)
+        counts["spans"] += len(spans)
+
+
+class _CopyWriter(_Writer):
+    """PostgreSQL ``COPY``, several times faster than ``bulk_create``, on a thread of its own.
+
+    While this thread sends a batch, the import's thread tokenizes the next
+    one, so PostgreSQL's work (inserts, indexes, foreign key checks) runs on
+    another core instead of after ours. Both threads use the one connection
+    and transaction (psycopg serialises them); the import waits for a batch
+    before it looks for duplicates, and for the last before it commits.
+    Foreign keys are checked as each ``COPY`` ends rather than all at the
+    commit, which would otherwise take seconds for a large file with nothing
+    to overlap it.
+
+    Columns the rows do not give get their fields' defaults, as with
+    ``bulk_create``, so a field added to these models with a default needs
+    nothing here; one without a default stops the import with a TypeError.
+    """
+
+    # The columns each row gives; every other column gets its field's default (see _defaults).
+    DOCUMENT_FIELDS = ["id", "project", "text", "meta", "content_hash", "status", "assignee_count"]
+    ANNOTATION_FIELDS = ["id", "document", "annotator", "status", "is_gold"]
+    ASSIGNMENT_FIELDS = ["project", "document", "annotator", "submitted_at"]
+    SPAN_FIELDS = ["id", "annotation", "key", "start", "end", "label"]  # without "id" unless relations need it
+    RELATION_FIELDS = ["annotation", "head", "tail", "label"]
+
+    def __enter__(self):
+        connection.ensure_connection()
+        self.db = connections[DEFAULT_DB_ALIAS]  # Django's wrapper; the writer thread only borrows its conversions
+        self.pg = connection.connection  # psycopg's own connection: thread-safe, unlike Django's wrapper
+        self.pending = None
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
+        self.pg.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        return self
+
+    def write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
+        self.wait()
+        self.pending = self.thread.submit(self._write, batch, hashes, entity_labels, relation_labels, counts)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.wait()
+                self.pg.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django expects for the rest of the transaction
+            elif self.pending is not None:
+                wait_for_futures([self.pending])  # stop using the connection before it rolls back
+                if self.pending.exception() is not None:  # the first failure, which the one raised may follow from
+                    logger.error("writing an import batch failed", exc_info=self.pending.exception())
+        finally:
+            self.thread.shutdown()
+
+    def _write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
+        now = timezone.now()
+        annotated = [r for _, r in batch if r.spans or r.relations]
+        span_count = sum(len(r.spans) for r in annotated)
+        relation_count = sum(len(r.relations) for r in annotated)
+        with self.pg.cursor() as cursor:
+            document_ids = self._ids(cursor, Document, len(batch))
+            annotation_ids = self._ids(cursor, Annotation, len(annotated))
+            span_ids = self._ids(cursor, Span, span_count) if relation_count else None
+            project_id = self.project.pk
+            with self._copy(cursor, Document, self.DOCUMENT_FIELDS, now) as write_row:
+                for (_, r), digest, pk in zip(batch, hashes, document_ids):
+                    write_row((pk, project_id, r.text, json.dumps(r.meta, ensure_ascii=False), digest,
+                               self.status_of(r), self.assignees_of(r)))
+            annotated_docs = [pk for (_, r), pk in zip(batch, document_ids) if r.spans or r.relations]
+            with self._copy(cursor, Annotation, self.ANNOTATION_FIELDS, now) as write_row:
+                for pk, document_id in zip(annotation_ids, annotated_docs):
+                    write_row((pk, document_id, self.importer_id, SUBMITTED, self.as_gold))
+            if not self.as_gold:
+                with self._copy(cursor, Assignment, self.ASSIGNMENT_FIELDS, now) as write_row:
+                    for document_id in annotated_docs:
+                        write_row((project_id, document_id, self.importer_id, now))
+            fields = self.SPAN_FIELDS if span_ids else self.SPAN_FIELDS[1:]
+            next_span = iter(span_ids or ())
+            ids_of_spans = []  # per annotated record, its spans' ids (only when relations need them)
+            with self._copy(cursor, Span, fields, now) as write_row:
+                for annotation_id, r in zip(annotation_ids, annotated):
+                    if span_ids:
+                        ids = [next(next_span) for _ in r.spans]
+                        ids_of_spans.append(ids)
+                        for pk, (i, s) in zip(ids, enumerate(r.spans)):
+                            write_row((pk, annotation_id, str(i), s.start, s.end, entity_labels[s.label].pk))
+                    else:
+                        for i, s in enumerate(r.spans):
+                            write_row((annotation_id, str(i), s.start, s.end, entity_labels[s.label].pk))
+            if relation_count:
+                with self._copy(cursor, Relation, self.RELATION_FIELDS, now) as write_row:
+                    for annotation_id, r, ids in zip(annotation_ids, annotated, ids_of_spans):
+                        for rel in r.relations:
+                            write_row((annotation_id, ids[rel.head], ids[rel.tail], relation_labels[rel.label].pk))
+        counts["documents"] += len(batch)
+        counts["annotations"] += len(annotated)
+        counts["spans"] += span_count
+        counts["relations"] += relation_count
+
+    @staticmethod
+    def _ids(cursor, model, count: int) -> list[int]:
+        """``count`` fresh ids from the table's sequence, ascending, so rows keep the file's order."""
+        if not count:
+            return []
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [model._meta.db_table, count])
+        return sorted(row[0] for row in cursor.fetchall())
+
+    @contextmanager
+    def _copy(self, cursor, model, fields: list[str], now):
+        """``COPY`` into ``model``'s table: ``write_row(values of fields)``; other columns get their defaults."""
+        from psycopg import sql
+
+        rest = _defaults(model, fields, now, self.db)
+        columns = [model._meta.get_field(name).column for name in fields] + [column for column, _ in rest]
+        tail = tuple(value for _, value in rest)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with cursor.copy(statement) as copy:
+            write_row = copy.write_row
+            yield (lambda values: write_row(values + tail)) if tail else write_row
+
+
+def _defaults(model, given: list[str], now, db) -> list[tuple[str, object]]:
+    """(column, value) for the fields of ``model`` not in ``given``, as ``bulk_create`` would fill them.
+
+    The primary key is left to its sequence; ``auto_now``/``auto_now_add`` fields get ``now``.
+    """
+    defaults = []
+    for field in model._meta.concrete_fields:
+        if field.name in given or field.primary_key:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        elif field.has_default():
+            value = field.get_db_prep_save(field.get_default(), db)
+        elif field.null:
+            value = None
+        else:
+            raise TypeError(f"{model.__name__}.{field.name} has no default: the import must give it a value")
+        defaults.append((field.column, value))
+    return defaults
 
 
 def run_import(job: Job) -> dict:
-    """The body of an import job: open the stored upload and import it."""
+    """The body of an import job: open the stored upload, import it, and mark the job succeeded.
+
+    The job turns succeeded in the import's own transaction, so the row and
+    the documents commit together (see ``_record_success``).
+    """
     from django.core.files.storage import default_storage
 
     params = job.params
     importer = get_user_model().objects.filter(pk=job.created_by_id).first()
     with default_storage.open(params["path"], "rb") as raw:
-        if not FORMATS[params["format"]].binary:
-            report_progress(job, 0, count_lines(raw))
-        result = import_records(
-            job.project,
-            read_records(params["format"], raw, job.project.language),
-            importer=importer,
-            create_labels=params.get("create_labels", False),
-            skip_duplicates=params.get("skip_duplicates", True),
-            job=job,
-        )
-    if job.progress_total is not None:
-        report_progress(job, job.progress_total)
+        total = None if FORMATS[params["format"]].binary else count_lines(raw)
+        report_progress(job, 0, total)
+        with transaction.atomic():
+            result = import_records(
+                job.project,
+                read_records(params["format"], raw, job.project.language),
+                importer=importer,
+                create_labels=params.get("create_labels", False),
+                skip_duplicates=params.get("skip_duplicates", True),
+                annotations_as=params.get("annotations_as", "submitted"),
+                job=job,
+            )
+            report_progress(job, total if total is not None else job.progress_done)
+            _record_success(job, result)
     return result
+
+
+def _record_success(job: Job, result: dict) -> None:
+    """Mark the job succeeded inside the import's transaction; a job no longer running rolls the import back.
+
+    Committing status and documents together closes the window (seconds, for
+    a large file: the commit checks every foreign key) in which a cancel
+    could mark the job cancelled while its documents were being kept: a
+    cancel that came first makes this raise JobCancelled, and one that comes
+    after waits for the commit and finds the job finished. A second delivery
+    of the same task running alongside rolls back the same way.
+    """
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.SUCCEEDED, result=result, progress_done=job.progress_done,
+        progress_total=job.progress_total, finished_at=timezone.now(), error="",
+    )
+    if not updated:
+        raise JobCancelled()

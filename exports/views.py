@@ -1,22 +1,27 @@
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.core.files.storage import default_storage
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
+from kombu.exceptions import OperationalError
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports.formats import IMPORT_FORMATS
+from exports.imports import ANNOTATIONS_AS
 from exports.tasks import run_import_task
 from projects.access import access_project
-from projects.actions.jobs import do_create_job
+from projects.actions.jobs import do_create_job, fail_job
 from projects.models import Job
 from projects.roles import Role
 from projects.serializers import JobEnvelopeSerializer, JobSerializer
+
+logger = logging.getLogger(__name__)
 
 
 class ImportRequestSerializer(serializers.Serializer):
@@ -25,18 +30,32 @@ class ImportRequestSerializer(serializers.Serializer):
     create_labels = serializers.BooleanField(default=False)
     skip_duplicates = serializers.BooleanField(
         default=True, help_text="Skip documents whose text is already in the project (or earlier in the file).")
+    annotations_as = serializers.ChoiceField(
+        choices=ANNOTATIONS_AS, default="submitted",
+        help_text="The file's spans become the importer's submitted annotation, or the documents' reviewed gold.")
 
 
-def start_import(project, upload, *, fmt: str, create_labels: bool, skip_duplicates: bool, acting_user) -> Job:
+def start_import(project, upload, *, fmt: str, acting_user, create_labels: bool = False,
+                 skip_duplicates: bool = True, annotations_as: str = "submitted") -> Job:
     """Store the upload and queue its import job once the job row is committed."""
     path = default_storage.save(f"imports/{uuid.uuid4().hex}/{upload.name or 'upload'}", upload)
     with transaction.atomic():
         job = do_create_job(project, Job.Kind.IMPORT, acting_user=acting_user, params={
             "path": path, "format": fmt, "filename": upload.name, "create_labels": create_labels,
-            "skip_duplicates": skip_duplicates,
+            "skip_duplicates": skip_duplicates, "annotations_as": annotations_as,
         })
-        transaction.on_commit(lambda: run_import_task.delay(job.pk))
+        transaction.on_commit(lambda: _queue_import(job, path))
     return job
+
+
+def _queue_import(job: Job, path: str) -> None:
+    try:
+        run_import_task.delay(job.pk)
+    except OperationalError:  # the broker is unreachable: say so on the job rather than leave it pending forever
+        logger.exception("could not queue import job %s", job.pk)
+        fail_job(job, "the import could not be queued (the task queue is unavailable); nothing was imported, "
+                      "please try again")
+        default_storage.delete(path)
 
 
 class ImportView(APIView):
@@ -47,12 +66,141 @@ class ImportView(APIView):
         project, _ = access_project(request.user, project_id, need=Role.ADMIN)
         data = ImportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = start_import(
-            project, data.validated_data["file"], fmt=data.validated_data["format"],
-            create_labels=data.validated_data["create_labels"],
-            skip_duplicates=data.validated_data["skip_duplicates"], acting_user=request.user,
-        )
+        options = dict(data.validated_data)
+        job = start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
+                           **options)
         job.refresh_from_db()
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
 
+# Exports and snapshots ---------------------------------------------------------------------------
+
+def file_response(handle, *, filename: str, fmt: str, sha256: str, extra_headers: dict | None = None):
+    """The file as an attachment, with its SHA-256 in a header (hex, and RFC 9530 form)."""
+    import base64
+
+    from django.http import FileResponse
+
+    from exports.formats import FORMATS
+
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=FORMATS[fmt].media_type)
+    response["X-Content-SHA256"] = sha256
+    response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
+    for key, value in (extra_headers or {}).items():
+        response[key] = str(value)
+    return response
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    format = serializers.CharField(default="jsonl", help_text="spacy, conll or jsonl")
+    source = serializers.CharField(default="gold", help_text="gold (reviewed) or submitted")
+    split = serializers.CharField(required=False, help_text="train, dev or test")
+    scheme = serializers.CharField(default="iob2", help_text="CoNLL tags: iob2 or biluo")
+
+
+class ExportView(APIView):
+    @extend_schema(parameters=[ExportQuerySerializer],
+                   responses={(200, "application/octet-stream"): bytes, 202: JobEnvelopeSerializer})
+    def get(self, request, project_id):
+        from django.conf import settings
+
+        from exports.actions import check_export_args, count_export_documents, spooled_export
+        from exports.tasks import run_export_task
+
+        project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        args = dict(fmt=query.validated_data["format"], source=query.validated_data["source"],
+                    split=query.validated_data.get("split"), scheme=query.validated_data["scheme"])
+        check_export_args(**args)
+        if count_export_documents(project, args["source"]) > settings.EXPORT_SYNC_MAX_DOCUMENTS:
+            params = {"format": args["fmt"], "source": args["source"], "split": args["split"],
+                      "scheme": args["scheme"]}
+            with transaction.atomic():
+                job = do_create_job(project, Job.Kind.EXPORT, acting_user=request.user, params=params)
+                transaction.on_commit(lambda: run_export_task.delay(job.pk))
+            job.refresh_from_db()
+            return Response({"job": JobSerializer(job).data, "detail": "large export: it runs as a job; "
+                             "download it from the job's result.url when it has succeeded"},
+                            status=status.HTTP_202_ACCEPTED)
+        spool, info = spooled_export(project, **args)
+        headers = {"X-Documents": info.documents}
+        if args["fmt"] != "jsonl":
+            headers["X-Dropped-Overlapping-Spans"] = info.dropped_overlaps
+        return file_response(spool, filename=info.filename, fmt=args["fmt"], sha256=info.sha256,
+                             extra_headers=headers)
+
+
+class JobDownloadView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, job_id):
+        from rest_framework.exceptions import NotFound
+
+        from projects.access import access_job
+
+        job = access_job(request.user, job_id)
+        path = (job.result or {}).get("path")
+        if job.kind != Job.Kind.EXPORT or job.status != Job.Status.SUCCEEDED or not path:
+            raise NotFound("This job has no file to download (yet).")
+        return file_response(default_storage.open(path, "rb"), filename=job.result["filename"],
+                             fmt=job.result["format"], sha256=job.result["sha256"])
+
+
+class SnapshotSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.IntegerField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    documents = serializers.IntegerField(read_only=True)
+    sha256 = serializers.DictField(child=serializers.CharField(), read_only=True)
+    labels = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+
+class SnapshotListView(APIView):
+    @extend_schema(responses=SnapshotSerializer(many=True))
+    def get(self, request, project_id):
+        from exports.models import Snapshot
+
+        project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
+        return Response(SnapshotSerializer(Snapshot.objects.filter(project=project).order_by("number"),
+                                           many=True).data)
+
+    @extend_schema(request=SnapshotSerializer, responses={201: SnapshotSerializer, 202: JobEnvelopeSerializer})
+    def post(self, request, project_id):
+        from django.conf import settings
+
+        from exports.actions import count_export_documents, do_create_snapshot
+        from exports.tasks import run_snapshot_task
+
+        project, _ = access_project(request.user, project_id, need=Role.ADMIN)
+        data = SnapshotSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = data.validated_data["note"]
+        if count_export_documents(project, "gold") > settings.EXPORT_SYNC_MAX_DOCUMENTS:
+            with transaction.atomic():
+                job = do_create_job(project, Job.Kind.EXPORT, acting_user=request.user,
+                                    params={"snapshot": True, "note": note})
+                transaction.on_commit(lambda: run_snapshot_task.delay(job.pk))
+            job.refresh_from_db()
+            return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
+        snapshot = do_create_snapshot(project, note=note, acting_user=request.user)
+        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
+
+
+class SnapshotExportView(APIView):
+    @extend_schema(parameters=[ExportQuerySerializer], responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, snapshot_id):
+        from rest_framework.exceptions import NotFound
+
+        from exports.models import Snapshot
+
+        snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
+        if snapshot is None:
+            raise NotFound("No such snapshot.")
+        access_project(request.user, snapshot.project_id, need=Role.REVIEWER)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in snapshot.files:
+            raise serializers.ValidationError({"format": f"must be one of {', '.join(snapshot.files)}"})
+        stored = snapshot.files[fmt]
+        return file_response(default_storage.open(stored["path"], "rb"), filename=stored["filename"], fmt=fmt,
+                             sha256=stored["sha256"], extra_headers={"X-Snapshot-Number": snapshot.number})

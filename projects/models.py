@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from projects.roles import Role
 
@@ -101,7 +102,16 @@ class Document(models.Model):
     # Kept in step with the annotations by projects.actions.annotations, so the
     # queue and the status filter read one indexed column.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNLABELLED)
+    # How many annotators hold the document (rows in Assignment), kept in step by
+    # projects.actions.assignments under the document's row lock: the queue hands a
+    # document out while this is below the project's annotators_per_document.
+    assignee_count = models.PositiveIntegerField(default=0)
+    # 1 - mean pairwise span F1 of the submitted annotations (0 when they all agree),
+    # refreshed when an annotation is submitted; the review queue sorts on it.
+    disagreement = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    OPEN = ("unlabelled", "in_progress")  # statuses the queue hands out
 
     class Meta:
         ordering = ["id"]
@@ -112,6 +122,11 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["project", "status", "id"], name="document_queue"),
             models.Index(fields=["project", "content_hash"], name="document_content_hash"),
+            # The queue: open documents with a free slot, fullest first (see actions/assignments.py).
+            models.Index(fields=["project", "-assignee_count", "id"], name="document_open_slots",
+                         condition=Q(status__in=["unlabelled", "in_progress"])),
+            # The review queue: submitted documents, most disagreement first.
+            models.Index(fields=["project", "status", "-disagreement", "id"], name="document_review_queue"),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +175,77 @@ class Annotation(models.Model):
     def __str__(self) -> str:
         who = "gold" if self.is_gold else str(self.annotator)
         return f"{who} on document {self.document_id} (v{self.version})"
+
+
+class Assignment(models.Model):
+    """An annotator holds a document: the queue (or an admin) handed it to them.
+
+    A document is handed to at most ``annotators_per_document`` people
+    (``Document.assignee_count``). An assignment from the queue that is not
+    submitted by ``expires_at`` returns to the pool; one an admin made
+    (``assigned_by``) has no expiry. ``submitted_at`` is set while the
+    holder's annotation is submitted.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="The admin who assigned it; empty for the queue.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Back to the pool after this, unless submitted.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "annotator"], name="assignment_unique_per_annotator"),
+        ]
+        indexes = [
+            # Resume: an annotator's unsubmitted documents in a project, in document order.
+            models.Index(fields=["project", "annotator", "document"], name="assignment_open",
+                         condition=Q(submitted_at__isnull=True)),
+            # Expiry: unsubmitted assignments of the queue by deadline.
+            models.Index(fields=["project", "expires_at"], name="assignment_expiry",
+                         condition=Q(submitted_at__isnull=True, expires_at__isnull=False)),
+            # Throughput: submissions per annotator over time.
+            models.Index(fields=["project", "annotator", "submitted_at"], name="assignment_throughput"),
+        ]
+
+    def __str__(self) -> str:
+        return f"document {self.document_id} to {self.annotator}"
+
+
+class GoldRevision(models.Model):
+    """One save of a document's gold annotation: who, when, how, and what it then was.
+
+    Written by projects.actions.gold in the same transaction as the gold itself,
+    so the history and the gold never disagree.
+    """
+
+    class Action(models.TextChoices):
+        EDIT = "edit", "Edited"
+        ADOPT = "adopt", "Adopted an annotator's annotation"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="gold_revisions")
+    version = models.PositiveIntegerField()
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.EDIT)
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", help_text="Whose annotation was adopted.")
+    spans = models.JSONField(default=list, help_text="The gold spans after this save: [{id, start, end, label}].")
+    relations = models.JSONField(default=list, help_text="The gold relations after this save: [{head, tail, label}].")
+    added = models.JSONField(default=list, help_text="Spans added by this save: [[start, end, label]].")
+    removed = models.JSONField(default=list, help_text="Spans removed by this save: [[start, end, label]].")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "-version"]
+        constraints = [models.UniqueConstraint(fields=["document", "version"], name="gold_revision_unique_version")]
+
+    def __str__(self) -> str:
+        return f"gold v{self.version} of document {self.document_id}"
 
 
 class Span(models.Model):
@@ -253,6 +339,7 @@ class Job(models.Model):
         EXPORT = "export", "Export"
         PRELABEL = "prelabel", "Pre-label"
         TRAIN = "train", "Train"
+        AGREEMENT = "agreement", "Agreement"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from django.db.models import Exists, OuterRef
 
 from projects.models import Annotation, Document, Project, Relation, Span, Suggestion, SuggestionRejection
@@ -74,36 +72,6 @@ def suggestions_for(document: Document, user=None) -> list[dict]:
          "model_version": s.model_version, "score": s.score}
         for s in suggestions
     ]
-
-
-def next_document_for(project: Project, user, skip: Collection[int] = ()) -> Document | None:
-    """The next document for an annotator, reading only the queue index.
-
-    Their own unfinished work comes first, then documents nobody has started,
-    then ones others started (any annotator may take any document they have
-    not submitted, until assignment with overlap arrives). Documents in
-    ``skip`` (ids the annotator chose to leave for later) are passed over.
-    """
-    skip = list(skip)
-    resume = (
-        Annotation.objects.filter(annotator=user, is_gold=False, status=Annotation.Status.IN_PROGRESS,
-                                  document__project=project)
-        .exclude(document_id__in=skip)
-        .order_by("document_id").values_list("document_id", flat=True).first()
-    )
-    if resume is not None:
-        return Document.objects.get(pk=resume)
-    document = (
-        Document.objects.filter(project=project, status=Document.Status.UNLABELLED)
-        .exclude(pk__in=skip).order_by("id").first()
-    )
-    if document is not None:
-        return document
-    mine = Annotation.objects.filter(document=OuterRef("pk"), annotator=user, is_gold=False)
-    return (
-        Document.objects.filter(project=project, status=Document.Status.IN_PROGRESS)
-        .exclude(Exists(mine)).exclude(pk__in=skip).order_by("id").first()
-    )
 
 
 def count_overlapping_annotations(project: Project) -> int:

@@ -102,3 +102,24 @@ def check_relations(
         if identity in seen:
             raise InvalidInput(f"{name}: the same relation is given twice", code="relation_duplicate")
         seen.add(identity)
+
+
+def span_f1(a: set, b: set) -> float:
+    """Exact-match F1 between two sets of spans (any hashable: (start, end, label)); 1.0 when both are empty."""
+    if not a and not b:
+        return 1.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def disagreement(span_sets: list[set]) -> float:
+    """1 - the mean pairwise span F1 of several annotations of one document; 0 for fewer than two.
+
+    >>> disagreement([{(0, 5, "GPE")}, {(0, 5, "GPE")}])
+    0.0
+    >>> disagreement([{(0, 5, "GPE")}, {(0, 5, "LOC")}])
+    1.0
+    """
+    pairs = [(a, b) for i, a in enumerate(span_sets) for b in span_sets[i + 1:]]
+    if not pairs:
+        return 0.0
+    return 1.0 - sum(span_f1(a, b) for a, b in pairs) / len(pairs)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from projects import selectors
 from projects.access import access_document, access_job, access_project, access_suggestion, visible_projects
 from projects.actions import annotations as annotation_actions
+from projects.actions import assignments as assignment_actions
 from projects.actions import documents as document_actions
 from projects.actions import jobs as job_actions
 from projects.actions import labels as label_actions
@@ -263,7 +264,7 @@ class NextDocumentView(APIView):
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id)
         skip = parse_id_list(request.query_params.get("skip", ""), "skip")
-        document = selectors.next_document_for(project, request.user, skip=skip)
+        document = assignment_actions.do_take_next_document(project, request.user, skip=skip)
         if document is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         document.project = project

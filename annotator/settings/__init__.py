@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "annotator",
     "projects",
+    "curation",
     "exports",
 ]
 
@@ -176,3 +177,12 @@ LOGGING = {
 # instead of the file; below it the file is spooled (in memory up to the byte limit).
 EXPORT_SYNC_MAX_DOCUMENTS = int(os.environ.get("EXPORT_SYNC_MAX_DOCUMENTS", "20000"))
 EXPORT_SPOOL_MEMORY_BYTES = int(os.environ.get("EXPORT_SPOOL_MEMORY_BYTES", str(8 * 1024 * 1024)))
+
+# Curation: a document the queue hands out and that is not submitted within this many
+# seconds (counted from the last save) goes back to the pool. Admins' explicit
+# assignments never expire.
+ASSIGNMENT_TIMEOUT_SECONDS = int(os.environ.get("ASSIGNMENT_TIMEOUT_SECONDS", str(2 * 3600)))
+# Agreement over more submitted annotations than this is computed by a worker (the
+# endpoint answers 202 with the job); below it, in the request. Either way it is cached
+# until an annotation changes.
+AGREEMENT_SYNC_MAX_ANNOTATIONS = int(os.environ.get("AGREEMENT_SYNC_MAX_ANNOTATIONS", "5000"))

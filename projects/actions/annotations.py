@@ -5,11 +5,12 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
+from projects.actions.assignments import record_annotation_saved
 from projects.actions.labels import labels_by_name
 from projects.errors import Conflict
 from projects.models import Annotation, Document, Relation, Span
 from projects.selectors import serialize_annotation
-from projects.spans import RelationIn, SpanIn, check_relations, check_spans
+from projects.spans import RelationIn, SpanIn, check_relations, check_spans, disagreement
 from projects.tokens import tokens_for_document
 
 
@@ -47,6 +48,9 @@ def do_save_annotation(
     check_relations(relations, span_keys={s.key for s in spans}, relation_labels=relation_labels)
 
     with transaction.atomic():
+        # The document's row first (the lock order of projects.actions.assignments): saves of one
+        # document take turns, so each counts the others' submissions when it sets the status.
+        Document.objects.select_for_update().filter(pk=document.pk).values_list("pk").first()
         lookup = Annotation.objects.select_for_update().filter(document=document, is_gold=is_gold)
         if not is_gold:
             lookup = lookup.filter(annotator=user)
@@ -81,16 +85,23 @@ def do_save_annotation(
                      label=relation_labels[r.label])
             for r in relations
         )
-        refresh_document_status([document.pk])
+        if not is_gold:
+            record_annotation_saved(document, user, status)
+        submitted = refresh_document_status([document.pk])
+        if not is_gold and status == Annotation.Status.SUBMITTED and submitted.get(document.pk, 0) >= 2:
+            refresh_disagreement([document.pk])
 
     return serialize_annotation(annotation, stored_spans, stored_relations)
 
 
-def refresh_document_status(document_ids: Iterable[int]) -> None:
-    """Recompute the denormalised status of documents from their annotations, set-based."""
+def refresh_document_status(document_ids: Iterable[int]) -> dict[int, int]:
+    """Recompute the denormalised status of documents from their annotations, set-based.
+
+    Returns how many submitted annotations (not gold) each document has.
+    """
     document_ids = list(document_ids)
     if not document_ids:
-        return
+        return {}
     counts = (
         Document.objects.filter(pk__in=document_ids)
         .annotate(
@@ -102,7 +113,9 @@ def refresh_document_status(document_ids: Iterable[int]) -> None:
         .values_list("pk", "gold", "submitted", "started", "project__annotators_per_document", "status")
     )
     by_status: dict[str, list[int]] = {}
+    submitted_by: dict[int, int] = {}
     for pk, gold, submitted, started, k, current in counts:
+        submitted_by[pk] = submitted
         if gold:
             status = Document.Status.REVIEWED
         elif submitted >= k:
@@ -115,3 +128,22 @@ def refresh_document_status(document_ids: Iterable[int]) -> None:
             by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():
         Document.objects.filter(pk__in=pks).update(status=status)
+    return submitted_by
+
+
+def refresh_disagreement(document_ids: Iterable[int]) -> None:
+    """Recompute ``Document.disagreement`` from the submitted annotations (the review queue's order)."""
+    document_ids = list(document_ids)
+    if not document_ids:
+        return
+    sets: dict[int, dict[int, set]] = {}
+    rows = (Annotation.objects.filter(document_id__in=document_ids, is_gold=False,
+                                      status=Annotation.Status.SUBMITTED)
+            .values_list("document_id", "pk", "spans__start", "spans__end", "spans__label_id"))
+    for document_id, annotation_id, start, end, label_id in rows:
+        spans = sets.setdefault(document_id, {}).setdefault(annotation_id, set())
+        if start is not None:
+            spans.add((start, end, label_id))
+    for document_id in document_ids:
+        value = round(disagreement(list(sets.get(document_id, {}).values())), 6)
+        Document.objects.filter(pk=document_id).exclude(disagreement=value).update(disagreement=value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from projects.errors import InvalidInput
-from projects.models import Membership, Project
+from projects.models import Document, Membership, Project
 from projects.roles import Role
 from projects.tokens import is_known_language
 
@@ -48,10 +48,30 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
                 f"allow_overlapping_spans: {overlapping} stored annotations have overlapping spans; fix them first",
                 code="overlaps_exist",
             )
+    k_changed = "annotators_per_document" in fields and fields["annotators_per_document"] != project.annotators_per_document
     for key, value in fields.items():
         setattr(project, key, value)
     project.save()
+    if k_changed:
+        # "submitted" means k people submitted: a new k moves documents between in_progress and submitted.
+        from projects.actions.annotations import refresh_document_status
+
+        started = Document.objects.filter(project=project, status__in=[Document.Status.IN_PROGRESS,
+                                                                       Document.Status.SUBMITTED])
+        for batch in _batches(started.values_list("pk", flat=True).order_by("pk").iterator(chunk_size=2000), 2000):
+            refresh_document_status(batch)
     return project
+
+
+def _batches(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @transaction.atomic

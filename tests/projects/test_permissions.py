@@ -6,7 +6,8 @@ project, its members, labels and documents (others 403); reviewers and admins
 read everyone's annotations; every member reads and writes their own
 annotation and asks for the next document; staff act as admins everywhere.
 Jobs are seen by whoever started them and by the project's reviewers and
-admins; cancelling needs an admin or the starter.
+admins; cancelling needs an admin or the starter. Curation (gold, review,
+agreement, progress, assignments) is for reviewers and admins; only admins assign.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from django.db import transaction
 from django.urls import resolve
 from rest_framework.test import APIClient
 
+from projects.actions.annotations import do_save_annotation
 from projects.actions.documents import do_create_documents
 from projects.actions.jobs import do_create_job
 from projects.actions.labels import do_create_label
 from projects.actions.members import do_add_member
 from projects.actions.projects import do_create_project
-from projects.models import Annotation, Document, Job, Label, Membership, Project, Suggestion, SuggestionRejection
+from projects.models import (
+    Annotation, Assignment, Document, GoldRevision, Job, Label, Membership, Project, Suggestion, SuggestionRejection,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +47,8 @@ RECOLOUR = {"color": "#123456"}
 NEW_DOCUMENT = {"text": "A new document."}
 EMPTY_ANNOTATION = {"spans": [], "relations": [], "version": 0}
 IMPORT = object()  # a multipart upload of a one-line text file
+ASSIGN = {"documents": ["{d}"], "annotator": "annotator2"}  # placeholders in bodies are filled like paths
+ADOPT = {"from_user": "annotator2"}  # annotator2 submitted {d}
 
 # Placeholders: {p} project, {d} a document of it, {l} an unused entity label, {s} a model's
 # suggestion on {d}, {j} a pending job started by annotator2 (so "annotator" did not start it).
@@ -80,6 +86,16 @@ MATRIX = [
     ("DELETE", "/suggestions/{s}/rejection/",              None,             (204, 204, 204, 404, 401, 204)),
     ("GET",    "/jobs/{j}/",                               None,             (200, 200, 404, 404, 401, 200)),
     ("POST",   "/jobs/{j}/cancel/",                        None,             (200, 403, 404, 404, 401, 200)),
+    # Curation (curation/urls.py): reviewers and admins read; only admins assign.
+    ("GET",    "/projects/{p}/assignments/",               None,             (200, 200, 403, 404, 401, 200)),
+    ("POST",   "/projects/{p}/assignments/",               ASSIGN,           (200, 403, 403, 404, 401, 200)),
+    ("GET",    "/projects/{p}/review/",                    None,             (200, 200, 403, 404, 401, 200)),
+    ("GET",    "/projects/{p}/agreement/",                 None,             (200, 200, 403, 404, 401, 200)),
+    ("GET",    "/projects/{p}/progress/",                  None,             (200, 200, 403, 404, 401, 200)),
+    ("GET",    "/documents/{d}/gold/",                     None,             (200, 200, 403, 404, 401, 200)),
+    ("PUT",    "/documents/{d}/gold/",                     EMPTY_ANNOTATION, (200, 200, 403, 404, 401, 200)),
+    ("POST",   "/documents/{d}/gold/",                     ADOPT,            (200, 200, 403, 404, 401, 200)),
+    ("GET",    "/documents/{d}/review/",                   None,             (200, 200, 403, 404, 401, 200)),
 ]
 
 CASES = [
@@ -104,6 +120,8 @@ def build_world() -> dict:
     document, _ = do_create_documents(project, [{"text": "Rebels led by HTS seized Aleppo."},
                                                 {"text": "叙利亚 Homs 🇷🇺 is a city."}], acting_user=admin)
     job = do_create_job(project, Job.Kind.IMPORT, acting_user=users["annotator2"], total=10)
+    document.project = project
+    do_save_annotation(document, users["annotator2"], spans=[], relations=[], status="submitted", version=0)
     # No action stores suggestions yet (pre-labelling comes later).
     suggestion = Suggestion.objects.create(document=document, start=14, end=17, model="m",
                                            label=Label.objects.get(project=project, name="ORG"))
@@ -117,6 +135,15 @@ def client_as(role, users) -> APIClient:
     if role != "anonymous":
         client.force_authenticate(users[role])
     return client
+
+
+def fill(body, ids):
+    """A body with "{d}"-style placeholders filled in (strings only; the API takes "12" for 12)."""
+    if isinstance(body, dict):
+        return {key: fill(value, ids) for key, value in body.items()}
+    if isinstance(body, list):
+        return [fill(value, ids) for value in body]
+    return body.format(**ids) if isinstance(body, str) else body
 
 
 def request(client, method, path, body):
@@ -139,6 +166,8 @@ def snapshot() -> dict:
         "annotations": list(Annotation.objects.values_list("id", "version").order_by("id")),
         "jobs": list(Job.objects.values_list("id", "status").order_by("id")),
         "rejections": list(SuggestionRejection.objects.values_list("id", flat=True).order_by("id")),
+        "assignments": list(Assignment.objects.values_list("id", "annotator_id", "submitted_at").order_by("id")),
+        "gold": list(GoldRevision.objects.values_list("id", flat=True).order_by("id")),
     }
 
 
@@ -172,7 +201,8 @@ class TestMatrix:
         client = client_as(role, matrix_world["users"])
         before = snapshot()
         assert before == matrix_world["initial"], "an earlier case leaked into this one"
-        response = request(client, method, path.format(**matrix_world["ids"]), body)
+        ids = matrix_world["ids"]
+        response = request(client, method, path.format(**ids), fill(body, ids))
         assert response.status_code == expected, response.content
         if expected >= 400:
             assert "detail" in response.json()
@@ -190,14 +220,16 @@ def ids(project, people, staff):
 
 
 def test_the_matrix_covers_every_endpoint_and_method():
-    """A new endpoint (or method) in projects/urls.py needs its row above."""
+    """A new endpoint (or method) in projects/urls.py or curation/urls.py needs its row above."""
+    import curation.urls
     import projects.urls
 
     def methods(view_class):
         return {m.upper() for m in view_class.http_method_names
                 if m not in ("head", "options") and hasattr(view_class, m)}
 
-    served = {(pattern.name, method) for pattern in projects.urls.urlpatterns if pattern.name != "auth-token"
+    patterns = [*projects.urls.urlpatterns, *curation.urls.urlpatterns]
+    served = {(pattern.name, method) for pattern in patterns if pattern.name != "auth-token"
               for method in methods(pattern.callback.view_class)} | {("import", "POST")}
     fake = {"p": 1, "d": 1, "l": 1, "s": 1, "j": 1}
     covered = {(resolve("/api/v1" + path.format(**fake)).url_name, method) for method, path, _, _ in MATRIX}

@@ -37,6 +37,7 @@ export function fromApi({ document, tokens, annotation, suggestions }) {
       model: s.model || "",
       modelVersion: s.model_version || "",
       score: s.score ?? null,
+      who: s.who || "", // the review page: the annotators who said it
     })),
   };
 }

@@ -394,7 +394,8 @@ function suggestionChip(s, text, picked) {
   const id = escapeHtml(s.id);
   const label = escapeHtml(s.label);
   const quoted = escapeHtml(text);
+  const who = s.who ? ` <span class="sgw">${escapeHtml(s.who)}</span>` : "";
   return `<span class="chip sgc${picked ? " pk" : ""}" data-sug="${id}" title="${escapeHtml(suggestionTitle(s))}">`
-    + `${label}<button type="button" class="sgb" data-accept="${id}" aria-label="Accept ${label} suggestion “${quoted}”">✓</button>`
+    + `${label}${who}<button type="button" class="sgb" data-accept="${id}" aria-label="Accept ${label} suggestion “${quoted}”">✓</button>`
     + `<button type="button" class="sgb" data-reject="${id}" aria-label="Reject ${label} suggestion “${quoted}”">✕</button></span>`;
 }

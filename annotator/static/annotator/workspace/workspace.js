@@ -158,7 +158,7 @@ export class Workspace {
     this.timings.render = performance.now() - started;
     this.drawArcs();
 
-    this.saver = new Saver({
+    this.saver = this.makeSaver({
       api: this.api,
       documentId: this.doc.id,
       version: stored.version,
@@ -177,6 +177,9 @@ export class Workspace {
     const count = this.doc.suggestions.length;
     this.announce(`Document ${this.doc.id} loaded${count ? `, ${count} suggestion${count > 1 ? "s" : ""}` : ""}.`);
   }
+
+  /** The autosave of the shown document (the review page saves gold its own way). */
+  makeSaver(options) { return new Saver(options); }
 
   showHeader() {
     const meta = Object.entries(this.doc.meta || {})

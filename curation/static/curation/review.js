@@ -1,0 +1,278 @@
+// The review page (curation/templates/curation/review.html): the annotation
+// workspace, editing the gold annotation, with the annotators' work aligned
+// over the text.
+//
+// - What every annotator said starts accepted (the gold, once there is one).
+// - Everything else anyone said is shown as a suggestion, dashed, with who
+//   said it on its chip and tooltip: a / ✓ accepts, x / ✕ rejects, Shift + A
+//   accepts all that do not clash.
+// - The panel lists the annotators (take one's version whole) and the
+//   disagreements, region by region: who said what, who said nothing.
+// - Gold is saved when the reviewer says so (Save gold / Enter): one PUT of
+//   /documents/{id}/gold/ with the version it was based on, or, when the gold
+//   is exactly one annotator's version, a POST adopting it. A 409 shows the
+//   workspace's conflict banner.
+//
+// Everything but the panel is the workspace's own modules.
+
+import { createApi } from "../annotator/workspace/api.js";
+import { annotationFromApi } from "../annotator/workspace/document.js";
+import { escapeHtml } from "../annotator/workspace/render.js";
+import { palette } from "../annotator/workspace/colors.js";
+import { Saver } from "../annotator/workspace/save.js";
+import { Trail } from "../annotator/workspace/trail.js";
+import { Workspace } from "../annotator/workspace/workspace.js";
+import { addRelation, addSpan, makeState } from "../annotator/workspace/state/annotation.js";
+
+const spanId = (s) => `${s.start}:${s.end}:${s.label}`;
+
+/**
+ * Saves only on Save gold (a flush with a status): never after an edit, on leaving the page,
+ * hiding the tab or skipping, since an unfinished review must not become gold. `stored`: gold
+ * exists, so an untouched page has nothing unsaved; without it the proposal shows as unsaved.
+ */
+class GoldSaver extends Saver {
+  constructor(options, stored) {
+    super(options);
+    this.stored = stored;
+    if (!stored) this.status = "pending";
+  }
+
+  touch() {
+    if (this.closed || this.status === "conflict") return;
+    this.setStatus(this.dirty || !this.stored ? "pending" : "saved");
+  }
+
+  async flush({ status } = {}) {
+    if (!status) return true;
+    this.lastSaved = null; // saving is the reviewer's decision: store it even when unchanged
+    const saved = await super.flush({ status });
+    if (saved) this.stored = true;
+    return saved;
+  }
+
+  /** After a conflict: save this page's gold over the stored one (the reviewer chose to). */
+  resolveKeepMine() {
+    const stored = this.conflict;
+    this.conflict = null;
+    this.version = stored ? stored.version : this.version;
+    this.status = "pending";
+    return this.flush({ status: this.annotationStatus || "submitted" });
+  }
+}
+
+function reviewApi(api) {
+  return {
+    ...api,
+    saveAnnotation: (documentId, body) => api.request("PUT", `documents/${documentId}/gold/`, body),
+    adoptGold: (documentId, body) => api.request("POST", `documents/${documentId}/gold/`, body),
+    review: (documentId) => api.request("GET", `documents/${documentId}/review/`),
+    reviewQueue(projectId, skip = []) {
+      const query = skip.length ? `&skip=${skip.join(",")}` : "";
+      return api.request("GET", `projects/${projectId}/review/?page_size=1${query}`);
+    },
+  };
+}
+
+export class Review extends Workspace {
+  constructor(root, { api, config }) {
+    super(root, { api: reviewApi(api), config });
+    this.trail = new Trail(`review-${config.project}`);
+    this.panel = root.querySelector('[data-rv="panel"]');
+    this.bundle = null;
+    this.taken = null; // {annotator, fingerprint}: the version picked whole, while unchanged
+    this.panel.addEventListener("click", (event) => this.onPanelClick(event));
+  }
+
+  makeSaver(options) { return new GoldSaver(options, this.bundle.gold.version > 0); }
+
+  async openNext() {
+    await this.load(async () => {
+      const page = await this.api.reviewQueue(this.projectId, this.trail.skipped);
+      if (!page.results.length) { this.showDone(); return; }
+      await this.showReview(page.results[0].id);
+      this.trail.visit(this.doc.id);
+    });
+  }
+
+  async openDocument(id, { visit }) {
+    await this.load(async () => {
+      await this.showReview(id);
+      if (visit) this.trail.visit(id);
+    });
+  }
+
+  async showReview(id) {
+    const bundle = await this.api.review(id);
+    const { alignment } = bundle;
+    const hasGold = bundle.gold.version > 0;
+    let start = bundle.gold;
+    if (!hasGold) {
+      // Everyone agrees: accepted from the start. Spans get fresh ids; agreed relations point at them.
+      const spans = alignment.agreed.map((s, i) => ({ id: i + 1, ...s }));
+      const ids = new Map(spans.map((s) => [spanId(s), s.id]));
+      const relations = alignment.relations.agreed
+        .filter((r) => ids.has(spanId(r.head)) && ids.has(spanId(r.tail)))
+        .map((r) => ({ head: ids.get(spanId(r.head)), tail: ids.get(spanId(r.tail)), label: r.label }));
+      start = { spans, relations, status: "submitted", version: 0 };
+    }
+    // Everything anyone said, with who; what the state already has is hidden by the workspace.
+    const said = [
+      ...alignment.agreed.map((s) => ({ ...s, annotators: alignment.annotators })),
+      ...alignment.conflicts,
+    ];
+    const suggestions = said.map((s, i) => ({
+      id: `c${i}`, start: s.start, end: s.end, label: s.label, model: s.annotators.join(", "), model_version: "",
+      score: null, who: s.annotators.join(", "),
+    }));
+    this.bundle = bundle;
+    this.taken = null;
+    this.show({ document: bundle.document, tokens: bundle.tokens, annotation: start, suggestions });
+    this.renderPanel();
+  }
+
+  showHeader() {
+    super.showHeader();
+    if (!this.bundle) return;
+    const { document: doc, gold, alignment } = this.bundle;
+    const people = alignment.annotators.length;
+    this.el.meta.textContent = [
+      `${people} annotator${people === 1 ? "" : "s"} submitted`,
+      `disagreement ${Number(doc.disagreement).toFixed(2)}`,
+      gold.version > 0 ? `gold v${gold.version}` : "no gold yet",
+    ].join(" · ");
+  }
+
+  showDone() {
+    super.showDone();
+    this.bundle = null;
+    this.panel.hidden = true;
+    const skipped = this.trail.skipped.length;
+    this.el.doneText.innerHTML = skipped
+      ? `Nothing else waits for review. You skipped ${skipped} document${skipped > 1 ? "s" : ""}:`
+        + ` <button type="button" data-command="unskipAll">Go through the skipped ones</button>`
+      : "Nothing waits for review in this project: every document that its annotators submitted has gold.";
+  }
+
+  // The panel ----------------------------------------------------------------------------------
+
+  renderPanel() {
+    const { bundle } = this;
+    const text = bundle.document.text;
+    const cp = [...text]; // code points: the API's offsets
+    const quote = (start, end) => `“${escapeHtml(cp.slice(start, end).join(""))}”`;
+    const chipOf = (label) => {
+      const known = this.entityByName.get(label);
+      const colors = palette(known ? known.color : "#8c959f");
+      return `<span class="said" style="--c:${colors.color};--t:${colors.text}">${escapeHtml(label)}</span>`;
+    };
+    const people = bundle.annotations.map((a) => {
+      const status = a.status === "submitted" ? "" : ` <span class="muted">(${escapeHtml(a.status.replace("_", " "))}, not aligned)</span>`;
+      const use = a.status === "submitted"
+        ? ` <button type="button" class="tool" data-rv-take="${escapeHtml(a.annotator)}" title="Replace the gold being edited with this version (Ctrl + Z undoes)">Use this version</button>`
+        : "";
+      return `<li data-annotator="${escapeHtml(a.annotator)}"><span class="who">${escapeHtml(a.annotator)}</span>`
+        + ` ${a.spans.length} span${a.spans.length === 1 ? "" : "s"}, ${a.relations.length} relation${a.relations.length === 1 ? "" : "s"}${status}${use}</li>`;
+    }).join("");
+    const alignment = bundle.alignment;
+    const regions = alignment.regions.map((region, i) => {
+      const readings = Object.entries(region.readings).map(([who, spans]) => {
+        const what = spans.length
+          ? spans.map((s) => `${chipOf(s.label)}${s.start !== region.start || s.end !== region.end ? ` ${quote(s.start, s.end)}` : ""}`).join(" ")
+          : `<span class="nothing">nothing</span>`;
+        return `<span class="who">${escapeHtml(who)}</span> ${what}`;
+      }).join(" · ");
+      return `<li data-region="${i}" title="Show it in the text">${quote(region.start, region.end)}: ${readings}</li>`;
+    });
+    const relations = alignment.relations.conflicts.map((r, i) => `<li data-relation="${i}">`
+      + `<span class="who">${escapeHtml(r.annotators.join(", "))}</span>: ${quote(r.head.start, r.head.end)} `
+      + `—${escapeHtml(r.label)}→ ${quote(r.tail.start, r.tail.end)}`
+      + ` <button type="button" class="tool" data-rv-relation="${i}">Add</button></li>`);
+    const agreed = alignment.agreed.length;
+    const gold = bundle.gold.version > 0
+      ? `Gold v${bundle.gold.version}${bundle.gold.annotator ? ` by ${escapeHtml(bundle.gold.annotator)}` : ""} is shown.`
+      : `${agreed} span${agreed === 1 ? "" : "s"} everyone agrees on ${agreed === 1 ? "is" : "are"} accepted.`;
+    this.panel.innerHTML = `<section aria-labelledby="rv-people"><h2 id="rv-people">Annotators</h2><ul>${people || "<li class=\"muted\">Nobody annotated this document.</li>"}</ul>`
+      + `<p class="agreed-note">${gold}</p></section>`
+      + `<section aria-labelledby="rv-conflicts"><h2 id="rv-conflicts">Disagreements <span class="count">${regions.length + relations.length || ""}</span></h2>`
+      + `<ul class="conflict-list">${regions.join("") + relations.join("") || "<li class=\"muted\">None: the annotators agree.</li>"}</ul></section>`;
+    this.panel.hidden = false;
+  }
+
+  onPanelClick(event) {
+    const take = event.target.closest("[data-rv-take]");
+    if (take) { this.takeVersion(take.dataset.rvTake); return; }
+    const relation = event.target.closest("[data-rv-relation]");
+    if (relation) { this.addConflictRelation(this.bundle.alignment.relations.conflicts[Number(relation.dataset.rvRelation)]); return; }
+    const region = event.target.closest("[data-region]");
+    if (region) this.showRegion(this.bundle.alignment.regions[Number(region.dataset.region)]);
+  }
+
+  /** The whole version of one annotator becomes the gold being edited (one undoable step). */
+  takeVersion(annotator) {
+    const annotation = this.bundle.annotations.find((a) => a.annotator === annotator);
+    if (!annotation || !this.doc) return;
+    const page = annotationFromApi(annotation, this.doc.maps);
+    const next = makeState({ spans: page.spans, relations: page.relations, rejected: this.state.rejected });
+    this.commit(next, `Took ${annotator}'s version`);
+    this.taken = { annotator, fingerprint: this.fingerprint() };
+    this.el.doc.focus({ preventScroll: true });
+  }
+
+  addConflictRelation(relation) {
+    let state = this.state;
+    const ids = [];
+    for (const end of [relation.head, relation.tail]) {
+      const start = this.doc.maps.toUtf16(end.start);
+      const stop = this.doc.maps.toUtf16(end.end);
+      const result = addSpan(state, { start, end: stop, label: end.label }, { allowOverlap: this.allowOverlap() });
+      state = result.state;
+      ids.push(result.span.id);
+    }
+    const added = addRelation(state, { head: ids[0], tail: ids[1], label: relation.label });
+    this.commit(added.state, `Added relation ${relation.label}`);
+  }
+
+  showRegion(region) {
+    const start = this.doc.maps.toUtf16(region.start);
+    const visible = this.visible(this.state).find((s) => s.start >= start);
+    if (visible && visible.start < this.doc.maps.toUtf16(region.end)) this.pick({ type: "suggestion", id: visible.id });
+    else this.moveTo(Math.max(0, this.doc.units.findIndex((u) => u.end > start)), false);
+    this.el.doc.focus({ preventScroll: true });
+  }
+
+  fingerprint() {
+    const spans = this.state.spans.map((s) => spanId(s)).sort();
+    return JSON.stringify([spans, this.state.relations.map((r) => [String(r.head), String(r.tail), r.label])]);
+  }
+
+  // Saving -------------------------------------------------------------------------------------
+
+  /** Save gold and go on. A version taken whole and left as it was is adopted (the history says whose). */
+  async submit() {
+    if (this.busy || !this.doc) return;
+    if (this.taken && this.taken.fingerprint === this.fingerprint() && this.saver.status !== "conflict") {
+      this.cancelMode();
+      try {
+        await this.api.adoptGold(this.doc.id, { from_user: this.taken.annotator, version: this.saver.version });
+      } catch (error) {
+        if (error.isConflict) { this.saver.handleError(error); return; }
+        this.announce(`Not saved: ${error.message}`);
+        return;
+      }
+      this.saver.close();
+      this.trail.unskip(this.doc.id);
+      this.announce(`Gold saved: ${this.taken.annotator}'s version.`);
+      await this.openNext();
+      return;
+    }
+    await super.submit();
+  }
+}
+
+const config = JSON.parse(document.getElementById("workspace-config").textContent);
+const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+const root = document.querySelector('[data-ws="root"]');
+const review = new Review(root, { api: createApi({ base: config.api, csrfToken }), config });
+window.annotator = review;
+review.ready = review.start();

@@ -1,0 +1,248 @@
+"""Who holds which document: the queue with overlap k, expiry, and admins' explicit assignments.
+
+The invariant: a document is held by at most ``project.annotators_per_document``
+(k) annotators through the queue, and ``Document.assignee_count`` is always the
+number of its Assignment rows. Every change to both happens here, with the
+document's row locked, so two annotators asking at the same instant can never
+take the same slot:
+
+    SELECT ... FROM document
+     WHERE project = p AND status IN (unlabelled, in_progress) AND assignee_count < k
+       AND id NOT IN (skip) AND NOT EXISTS (an assignment of mine)
+     ORDER BY assignee_count DESC, id LIMIT 1
+       FOR UPDATE SKIP LOCKED
+
+A row another request is claiming is skipped rather than waited for, and
+PostgreSQL re-checks ``assignee_count < k`` on the row it locks. SQLite has no
+row locks but serialises writers, which gives the same result.
+
+Fullest first: a document that one annotator holds goes to the next annotator
+before a fresh one is opened, so documents reach k (and the reviewers) soon
+and few are half done; work is balanced because every annotator pulls from
+the one pool at their own pace.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.utils import timezone
+
+from projects.errors import Conflict, InvalidInput
+from projects.models import Annotation, Assignment, Document, Membership, Project
+
+RELEASE_BATCH = 500
+RELEASE_EVERY_SECONDS = 10  # expired assignments are looked for at most this often per project
+
+
+def assignment_timeout() -> timedelta:
+    return timedelta(seconds=settings.ASSIGNMENT_TIMEOUT_SECONDS)
+
+
+def do_take_next_document(project: Project, user, skip: Collection[int] = ()) -> Document | None:
+    """The next document for ``user``, who then holds it; None when nothing is left for them.
+
+    First their own unsubmitted documents (their deadline moves on), then a
+    free slot in the pool. Documents in ``skip`` (left for later) are passed over.
+    """
+    skip = list(skip)
+    document = _resume(project, user, skip)
+    if document is not None:
+        return document
+    return _claim(project, user, skip)
+
+
+def _resume(project: Project, user, skip: list[int]) -> Document | None:
+    held = (
+        Assignment.objects.filter(project=project, annotator=user, submitted_at__isnull=True,
+                                  document__status__in=Document.OPEN)
+        .exclude(document_id__in=skip).order_by("document_id").values_list("pk", "document_id", "expires_at").first()
+    )
+    if held is None:
+        return None
+    pk, document_id, expires_at = held
+    if expires_at is not None:
+        # Another request may have released it meanwhile: then it is not ours any more.
+        if not Assignment.objects.filter(pk=pk).update(expires_at=timezone.now() + assignment_timeout()):
+            return None
+    return Document.objects.get(pk=document_id)
+
+
+def _claim(project: Project, user, skip: list[int]) -> Document | None:
+    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator=user)
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                if cache.add(f"assignments:released:{project.pk}", True, RELEASE_EVERY_SECONDS):
+                    release_expired(project)
+                document = (
+                    Document.objects.select_for_update(skip_locked=True)
+                    .filter(project=project, status__in=Document.OPEN,
+                            assignee_count__lt=project.annotators_per_document)
+                    .exclude(pk__in=skip).filter(~Exists(mine))
+                    .order_by("-assignee_count", "id").first()
+                )
+                if document is None:
+                    return None
+                Assignment.objects.create(project=project, document=document, annotator=user,
+                                          expires_at=timezone.now() + assignment_timeout())
+                Document.objects.filter(pk=document.pk).update(assignee_count=F("assignee_count") + 1)
+                document.assignee_count += 1
+                return document
+        except IntegrityError:
+            # The same user claimed it in a parallel request that committed after our snapshot.
+            continue
+    return None
+
+
+def release_expired(project: Project, now=None) -> int:
+    """Return to the pool the queue's assignments whose deadline passed unsubmitted; how many.
+
+    Runs lazily on /next/, at most every RELEASE_EVERY_SECONDS per project (one
+    indexed query when there is nothing to release), inside the claim's transaction.
+    The annotator's unfinished annotation stays: if the document comes back to
+    them, they carry on where they were.
+    """
+    now = now or timezone.now()
+    expired = Assignment.objects.filter(project=project, submitted_at__isnull=True, expires_at__lt=now)
+    document_ids = list(expired.values_list("document_id", flat=True).distinct()[:RELEASE_BATCH])
+    if not document_ids:
+        return 0
+    with transaction.atomic(savepoint=False):
+        # Documents first, then their assignments: the lock order of every action here.
+        locked = list(Document.objects.select_for_update(skip_locked=True).filter(pk__in=document_ids)
+                      .order_by("pk").values_list("pk", flat=True))
+        gone = list(expired.filter(document_id__in=locked).values_list("pk", "document_id"))
+        if not gone:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
+        _change_counts(Counter(document_id for _, document_id in gone), sign=-1)
+    return len(gone)
+
+
+def _change_counts(by_document: Counter, sign: int) -> None:
+    by_amount: dict[int, list[int]] = {}
+    for document_id, n in by_document.items():
+        by_amount.setdefault(n, []).append(document_id)
+    for n, document_ids in by_amount.items():
+        Document.objects.filter(pk__in=sorted(document_ids)).update(assignee_count=F("assignee_count") + sign * n)
+
+
+def record_annotation_saved(document: Document, user, status: str) -> None:
+    """Called inside the annotation save: the saver holds the document; submitted or not.
+
+    A member may save an annotation of a document the queue did not hand them
+    (an API script): that is recorded as an assignment too, so the queue counts
+    them among the document's k.
+    """
+    now = timezone.now()
+    submitted_at = now if status == Annotation.Status.SUBMITTED else None
+    updated = Assignment.objects.filter(document=document, annotator=user).update(
+        submitted_at=submitted_at,
+        expires_at=Case(When(expires_at__isnull=True, then=Value(None)), default=Value(now + assignment_timeout())),
+    )
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            Assignment.objects.create(project_id=document.project_id, document=document, annotator=user,
+                                      expires_at=now + assignment_timeout(), submitted_at=submitted_at)
+    except IntegrityError:  # created by a parallel request of the same user
+        return
+    Document.objects.filter(pk=document.pk).update(assignee_count=F("assignee_count") + 1)
+
+
+@transaction.atomic
+def do_assign_documents(project: Project, document_ids: Sequence[int], *, acting_user, annotator: str | None = None,
+                        from_user: str | None = None) -> list[Assignment]:
+    """An admin hands documents to ``annotator`` explicitly (no expiry), or moves them from ``from_user``.
+
+    - ``annotator`` alone: each document must have a free slot (fewer than k holders).
+    - ``annotator`` and ``from_user``: ``from_user``'s unsubmitted assignment of each
+      document moves to ``annotator`` (the count stays).
+    - ``from_user`` alone: their unsubmitted assignments are withdrawn (back to the pool).
+
+    All or nothing: one document that cannot be assigned refuses the whole request.
+    Returns the assignments made (empty when only withdrawing).
+    """
+    if not annotator and not from_user:
+        raise InvalidInput("annotator: say who gets the documents (or from_user, to withdraw them)",
+                           code="nobody_to_assign")
+    document_ids = sorted(set(document_ids))
+    if not document_ids:
+        raise InvalidInput("documents: list at least one document id", code="no_documents")
+    target = _member(project, annotator, "annotator") if annotator else None
+    source = _user(from_user, "from_user") if from_user else None
+    if target is not None and source is not None and target.pk == source.pk:
+        raise InvalidInput("from_user: the documents are already theirs", code="same_user")
+
+    documents = {d.pk: d for d in Document.objects.select_for_update().filter(project=project, pk__in=document_ids)
+                 .order_by("pk")}
+    missing = [pk for pk in document_ids if pk not in documents]
+    if missing:
+        raise InvalidInput(f"documents: no document {_list(missing)} in this project", code="unknown_documents")
+    holders: dict[int, dict[int, Assignment]] = {}
+    for assignment in Assignment.objects.select_for_update().filter(document_id__in=document_ids):
+        holders.setdefault(assignment.document_id, {})[assignment.annotator_id] = assignment
+
+    if source is not None:
+        not_held = [pk for pk in document_ids if source.pk not in holders.get(pk, {})]
+        if not_held:
+            raise Conflict(f"from_user: {source.username} does not hold document {_list(not_held)}",
+                           code="not_assigned")
+        done = [pk for pk in document_ids if holders[pk][source.pk].submitted_at is not None]
+        if done:
+            raise Conflict(f"from_user: {source.username} already submitted document {_list(done)}; "
+                           "submitted work is not reassigned", code="already_submitted")
+    elif target is not None:
+        k = project.annotators_per_document
+        full = [pk for pk in document_ids if target.pk not in holders.get(pk, {}) and documents[pk].assignee_count >= k]
+        if full:
+            raise Conflict(f"document {_list(full)} already has {k} annotator{'s' if k > 1 else ''} "
+                           f"(annotators_per_document); pass from_user to reassign, or raise k",
+                           code="document_full")
+
+    delta: Counter = Counter()
+    if source is not None:
+        Assignment.objects.filter(pk__in=[holders[pk][source.pk].pk for pk in document_ids]).delete()
+        delta.update({pk: -1 for pk in document_ids})
+    made = []
+    if target is not None:
+        existing = [holders.get(pk, {}).get(target.pk) for pk in document_ids]
+        keep = [a for a in existing if a is not None]
+        Assignment.objects.filter(pk__in=[a.pk for a in keep]).update(assigned_by=acting_user, expires_at=None)
+        new = [Assignment(project=project, document_id=pk, annotator=target, assigned_by=acting_user)
+               for pk, a in zip(document_ids, existing, strict=True) if a is None]
+        made = Assignment.objects.bulk_create(new)
+        delta.update({a.document_id: 1 for a in new})
+        made = sorted(keep + made, key=lambda a: a.document_id)
+    _change_counts(Counter({pk: n for pk, n in delta.items() if n > 0}), sign=1)
+    _change_counts(Counter({pk: -n for pk, n in delta.items() if n < 0}), sign=-1)
+    return made
+
+
+def _user(username: str, field: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise InvalidInput(f"{field}: no user is called {username!r}", code="unknown_user")
+    return user
+
+
+def _member(project: Project, username: str, field: str):
+    user = _user(username, field)
+    if not Membership.objects.filter(project=project, user=user).exists():
+        raise InvalidInput(f"{field}: {username!r} is not a member of this project", code="not_a_member")
+    return user
+
+
+def _list(ids: Sequence[int]) -> str:
+    shown = ", ".join(str(pk) for pk in ids[:10])
+    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+

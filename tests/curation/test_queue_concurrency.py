@@ -1,0 +1,105 @@
+"""The queue under load on PostgreSQL: many annotators asking /next/ at the same instant, on real connections.
+
+Each thread is one annotator with a connection of its own (Django's are per
+thread), so the row locks are real. A barrier makes every thread ask at once,
+round after round; between rounds they submit what they got. At the end every
+document has exactly k annotators: none more (no slot given twice), none fewer
+(none lost while rows were locked and skipped).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connections
+from django.db.models import Count, Q
+from rest_framework.test import APIClient
+
+from projects.actions.documents import do_create_documents
+from projects.actions.members import do_add_member
+from projects.actions.projects import do_create_project
+from projects.models import Annotation, Assignment, Document
+from tests.conftest import require
+
+pytestmark = pytest.mark.postgres
+
+THREADS = 12
+DOCUMENTS = 40
+K = 3
+
+
+@pytest.fixture
+def busy_project(transactional_db, django_user_model):
+    require(connections["default"].vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    admin = django_user_model.objects.create_user("boss", password="pw")
+    project = do_create_project(acting_user=admin, name="Busy", annotators_per_document=K)
+    people = []
+    for i in range(THREADS):
+        people.append(django_user_model.objects.create_user(f"ann{i}", password="pw"))
+        do_add_member(project, f"ann{i}", "annotator", acting_user=admin)
+    do_create_documents(project, [{"text": f"Document number {i} is here."} for i in range(DOCUMENTS)],
+                        acting_user=admin)
+    return project, people
+
+
+def test_many_annotators_asking_at_once_give_every_document_exactly_k_annotators(busy_project):
+    project, people = busy_project
+    barrier = threading.Barrier(THREADS)
+    got: dict[str, list[int]] = {}
+    errors: list[str] = []
+
+    def annotator(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        mine = got.setdefault(user.username, [])
+        try:
+            while True:
+                barrier.wait(timeout=60)  # everyone asks at the same instant
+                response = client.get(f"/api/v1/projects/{project.pk}/next/")
+                if response.status_code == 204:
+                    break
+                if response.status_code != 200:
+                    errors.append(f"{user.username}: next {response.status_code} {response.content[:200]!r}")
+                    break
+                document_id = response.json()["document"]["id"]
+                mine.append(document_id)
+                put = client.put(f"/api/v1/documents/{document_id}/annotation/",
+                                 {"spans": [], "version": 0, "status": "submitted"}, format="json")
+                if put.status_code != 200:
+                    errors.append(f"{user.username}: put {put.status_code} {put.content[:200]!r}")
+                    break
+        except threading.BrokenBarrierError:
+            pass  # someone finished; the rest go on without the barrier's lockstep
+        finally:
+            barrier.abort()
+            while True:  # finish on one's own
+                response = client.get(f"/api/v1/projects/{project.pk}/next/")
+                if response.status_code != 200:
+                    break
+                document_id = response.json()["document"]["id"]
+                mine.append(document_id)
+                client.put(f"/api/v1/documents/{document_id}/annotation/",
+                           {"spans": [], "version": 0, "status": "submitted"}, format="json")
+            connections.close_all()
+
+    threads = [threading.Thread(target=annotator, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+
+    handed = Counter(document_id for ids in got.values() for document_id in ids)
+    assert all(len(ids) == len(set(ids)) for ids in got.values()), "someone got a document twice"
+    assert set(handed.values()) == {K}, "a document went to more or fewer than k annotators"
+    assert len(handed) == DOCUMENTS
+    rows = Document.objects.filter(project=project).annotate(
+        held=Count("assignments", distinct=True),
+        done=Count("annotations", filter=Q(annotations__status="submitted"), distinct=True))
+    assert {(d.held, d.done, d.assignee_count, d.status) for d in rows} == {(K, K, K, "submitted")}
+    assert Assignment.objects.filter(project=project).count() == Annotation.objects.count() == K * DOCUMENTS
+    # Work is shared: everyone who asked got some.
+    assert min(len(ids) for ids in got.values()) >= 1
