@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-from django.db.models import Q
+from itertools import groupby
 
 from exports.records import DocumentRecord, RelationRecord, SpanRecord
 from exports.splits import split_of
@@ -24,50 +23,69 @@ def annotations_for(project: Project, source: str):
 
 def collect_records(project: Project, *, source: str = "gold", split: str | None = None,
                     batch_size: int = 2000) -> Iterator[DocumentRecord]:
-    """Yield one record per (document, annotation) in document order, reading ``batch_size`` at a time.
+    """Yield one record per (document, annotation) in document order, reading ``batch_size`` rows at a time.
 
-    Three queries per batch (annotations with their documents, spans, relations), keyed on
-    (document id, annotation id) so each batch starts where the last ended and the order is stable.
+    Three queries in all, each streamed (a server-side cursor on PostgreSQL) in
+    the same (document id, annotation id) order: the annotations with their
+    documents, their spans and their relations, merged here as they arrive.
     """
-    base = annotations_for(project, source).order_by("document_id", "id")
-    last = None
-    while True:
-        page = base if last is None else base.filter(
-            Q(document_id__gt=last[0]) | Q(document_id=last[0], id__gt=last[1]))
-        rows = list(
-            page.values_list("id", "document_id", "document__text", "document__meta", "annotator__username")[:batch_size]
-        )
-        if not rows:
-            return
-        last = (rows[-1][1], rows[-1][0])
-        if split is not None:
-            rows = [r for r in rows if split_of(r[1], project.split_seed, project.split_train,
-                                                project.split_dev) == split]
-        yield from _records(rows, source)
-
-
-def _records(rows, source: str) -> Iterator[DocumentRecord]:
-    ids = [r[0] for r in rows]
-    spans_by: dict[int, list[tuple]] = {}
-    for annotation_id, span_id, start, end, label in (
-        Span.objects.filter(annotation_id__in=ids).order_by("annotation_id", "start", "end", "id")
-        .values_list("annotation_id", "id", "start", "end", "label__name")
-    ):
-        spans_by.setdefault(annotation_id, []).append((span_id, start, end, label))
-    relations_by: dict[int, list[tuple]] = {}
-    for annotation_id, head, tail, label in (
-        Relation.objects.filter(annotation_id__in=ids).order_by("annotation_id", "id")
-        .values_list("annotation_id", "head_id", "tail_id", "label__name")
-    ):
-        relations_by.setdefault(annotation_id, []).append((head, tail, label))
+    annotations = annotations_for(project, source)
+    rows = (
+        annotations.order_by("document_id", "id")
+        .values_list("id", "document_id", "document__text", "document__meta", "annotator__username")
+        .iterator(chunk_size=batch_size)
+    )
+    spans = (
+        Span.objects.filter(annotation__in=annotations)
+        .order_by("annotation__document_id", "annotation_id", "start", "end", "id")
+        .values_list("annotation__document_id", "annotation_id", "id", "start", "end", "label__name")
+        .iterator(chunk_size=batch_size * 8)
+    )
+    relations = (
+        Relation.objects.filter(annotation__in=annotations)
+        .order_by("annotation__document_id", "annotation_id", "id")
+        .values_list("annotation__document_id", "annotation_id", "head_id", "tail_id", "label__name")
+        .iterator(chunk_size=batch_size * 2)
+    )
+    wanted = None
+    if split is not None:
+        seed, train, dev = project.split_seed, project.split_train, project.split_dev
+        wanted = lambda document_id: split_of(document_id, seed, train, dev) == split  # noqa: E731
+    span_rows, relation_rows = _grouped(spans), _grouped(relations)
+    next_spans, next_relations = next(span_rows, None), next(relation_rows, None)
+    keep_annotator = source == "submitted"
     for annotation_id, document_id, text, meta, annotator in rows:
-        spans = spans_by.get(annotation_id, [])
-        index = {span_id: i for i, (span_id, *_rest) in enumerate(spans)}
+        key = (document_id, annotation_id)
+        # Groups sort by the same key; skip any of an annotation added after the first query ran.
+        while next_spans is not None and next_spans[0] < key:
+            next_spans = next(span_rows, None)
+        while next_relations is not None and next_relations[0] < key:
+            next_relations = next(relation_rows, None)
+        own_spans = own_relations = ()
+        if next_spans is not None and next_spans[0] == key:
+            own_spans = next_spans[1]
+            next_spans = next(span_rows, None)
+        if next_relations is not None and next_relations[0] == key:
+            own_relations = next_relations[1]
+            next_relations = next(relation_rows, None)
+        if wanted is not None and not wanted(document_id):
+            continue
+        index = {span_id: i for i, (span_id, *_rest) in enumerate(own_spans)}
         yield DocumentRecord(
             text=text,
             meta=meta or {},
-            spans=[SpanRecord(start, end, label) for _, start, end, label in spans],
-            relations=[RelationRecord(index[h], index[t], label) for h, t, label in relations_by.get(annotation_id, [])],
+            spans=[SpanRecord(start, end, label) for _, start, end, label in own_spans],
+            relations=[RelationRecord(index[h], index[t], label) for h, t, label in own_relations],
             id=document_id,
-            annotator=annotator if source == "submitted" else None,
+            annotator=annotator if keep_annotator else None,
         )
+
+
+def _grouped(rows) -> Iterator[tuple[tuple[int, int], list[tuple]]]:
+    """``((document id, annotation id), [rest of each row])`` per run of rows sharing that key."""
+    for key, group in groupby(rows, key=_key):
+        yield key, [row[2:] for row in group]
+
+
+def _key(row: tuple) -> tuple[int, int]:
+    return row[0], row[1]

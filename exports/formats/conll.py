@@ -19,16 +19,24 @@ Without any ``-DOCSTART-`` line the whole file is one document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, compress
+from operator import add
 
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, SENT_START
 from spacy.language import Language
+from spacy.pipeline import Sentencizer
 
-from exports.formats.iob import BILUO, IOB2, TagError, detect_scheme, spans_to_tags, split_tag, tags_to_spans
-from exports.formats.spacy_docbin import annotated_docs
+from exports.formats.iob import (
+    BILUO, IOB2, TagError, detect_scheme, drop_overlaps, spans_to_tags, split_tag, tags_to_spans,
+)
+from exports.formats.spacy_docbin import _align, sentencizer_starts
 from exports.records import DocumentRecord, ExportStats, FormatError, SpanRecord
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINE = "-DOCSTART- -X- O O"  # spacy convert --converter ner splits documents on this exact line
+_ATTRS = [IDX, LENGTH, IS_PUNCT, IS_SPACE]
 
 
 def write_conll(
@@ -42,36 +50,96 @@ def write_conll(
     """
     if scheme not in (IOB2, BILUO):
         raise ValueError(f"CoNLL export writes {IOB2} or {BILUO} tags, not {scheme!r}")
-    for record, doc, _spans in annotated_docs(records, nlp, stats):
-        # Whitespace tokens (" ", "\n\n") cannot be written, so tags are
-        # computed over the visible tokens only; visible[i] counts those before token i.
-        visible = [0]
-        for token in doc:
-            visible.append(visible[-1] + (not token.text.isspace()))
-        ents = []
-        for span in doc.ents:
-            start, end = visible[span.start], visible[span.end]
-            if start == end:
-                raise ValueError(
-                    f"document {record.id}: span {span.start_char}-{span.end_char} {span.label_} "
-                    f"covers only whitespace, which CoNLL cannot hold"
-                )
-            ents.append((start, end, span.label_))
-        tags = spans_to_tags(ents, visible[-1], scheme)
-        yield DOCSTART_LINE + "\n"
-        yield "\n"
-        for sentence in doc.sents:
-            lines = 0
-            for token in sentence:
-                text = token.text
-                if text.isspace():
-                    continue
-                if len(text.split()) != 1:  # cannot happen with spaCy's tokenizers; never write a broken line
-                    raise ValueError(f"document {record.id}: token {text!r} contains whitespace")
-                yield f"{text} {tags[visible[token.i]]}\n"
-                lines += 1
-            if lines:
-                yield "\n"
+    sentencizer = nlp.get_pipe("sentencizer") if "sentencizer" in nlp.pipe_names else Sentencizer()
+    punct_chars = sentencizer.punct_chars
+    for record in records:
+        yield from _document_lines(record, nlp, punct_chars, scheme, stats)
+
+
+def _document_lines(
+    record: DocumentRecord, nlp: Language, punct_chars, scheme: str, stats: ExportStats | None
+) -> list[str]:
+    """One document's lines: what ``annotated_docs`` and iterating ``doc.sents`` give,
+    computed from the Doc's arrays without making a spaCy Token per token.
+
+    The sentence starts are the Sentencizer's rule (a token that is neither
+    punctuation nor in ``punct_chars`` after one in ``punct_chars``) plus the
+    rules of ``spacy_docbin._fix_sentences``; tests compare both paths.
+    """
+    text = record.text
+    doc = nlp.make_doc(text)
+    n = len(doc)
+    columns = doc.to_array(_ATTRS)
+    firsts = columns[:, 0].tolist()
+    lasts = list(map(add, firsts, columns[:, 1].tolist()))
+    spans = [_token_range(doc, record, i, firsts, lasts) for i in range(len(record.spans))]
+    kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
+    if stats is not None:
+        stats.documents += 1
+        stats.dropped_overlaps += len(dropped)
+    lines = [DOCSTART_LINE + "\n", "\n"]
+    if not n:
+        return lines
+    puncts = columns[:, 2].tolist()
+    words = [text[i:j] for i, j in zip(firsts, lasts)]
+    starts = sentencizer_starts(words, puncts, punct_chars)  # starts[i]: token i begins a sentence
+    if doc.has_annotation("SENT_START"):  # the tokenizer set some; the sentencizer keeps them
+        for i, value in enumerate(doc.to_array(SENT_START).tolist()):
+            if value:
+                starts[i] = value == 1
+    if "\n" in text:  # a line break ends a sentence
+        spaces = columns[:, 3].tolist()
+        for i in range(n - 1):
+            if spaces[i] and "\n" in words[i]:
+                if i > 0:
+                    starts[i] = False
+                starts[i + 1] = True
+    for first, end in spans:  # never a sentence start inside a span
+        for i in range(first + 1, end):
+            starts[i] = False
+    # Whitespace tokens (" ", "\n\n") cannot be written, so tags are computed over
+    # the visible tokens only; visible[i] counts those before token i.
+    shown = [not word.isspace() for word in words]
+    if all(shown):
+        visible: Sequence[int] = range(n + 1)
+    else:
+        visible = [0, *accumulate(shown)]
+        words = list(compress(words, shown))
+    ents = []
+    for k in kept:  # in position order, as doc.ents gives them
+        span = record.spans[k]
+        start, end = visible[spans[k][0]], visible[spans[k][1]]
+        if start == end:
+            raise ValueError(
+                f"document {record.id}: span {span.start}-{span.end} {span.label} "
+                f"covers only whitespace, which CoNLL cannot hold"
+            )
+        ents.append((start, end, span.label))
+    count = len(words)
+    if len(" ".join(words).split()) != count:  # cannot happen with spaCy's tokenizers; never write a broken line
+        word = next(word for word in words if len(word.split()) != 1)
+        raise ValueError(f"document {record.id}: token {word!r} contains whitespace")
+    tokens = list(map("{} {}\n".format, words, spans_to_tags(ents, count, scheme)))
+    written = 0
+    for end in [*(visible[i] for i in range(1, n) if starts[i]), count]:  # sentence ends, in visible tokens
+        if end > written:
+            lines += tokens[written:end]
+            lines.append("\n")
+            written = end
+    return lines
+
+
+def _token_range(doc, record: DocumentRecord, i: int, firsts: list[int], lasts: list[int]) -> tuple[int, int]:
+    """``(first token, end token)`` of span ``i``: what ``doc.char_span(..., alignment_mode="strict")``
+    finds, by bisection over the tokens' start and end offsets; ``_align``'s ValueError if none."""
+    span = record.spans[i]
+    first = bisect_left(firsts, span.start)
+    last = bisect_left(lasts, span.end)
+    if (0 <= span.start < span.end <= len(record.text) and first < len(firsts) and firsts[first] == span.start
+            and last < len(lasts) and lasts[last] == span.end):
+        return first, last + 1
+    _align(doc, record, i)  # raises, naming the span
+    raise AssertionError("unreachable: strict char_span found a span that bisection did not")
 
 
 def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:

@@ -18,6 +18,8 @@ import itertools
 import struct
 from collections.abc import Iterable, Iterator
 
+import numpy
+from spacy.attrs import IDX, IS_PUNCT, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, DocBin, Span
@@ -31,6 +33,7 @@ from exports.records import DocumentRecord, ExportStats, FormatError
 SPAN_KEY = "sc"
 # ORTH and SPACY are always stored; these keep entities and sentences.
 DOC_ATTRS = ("ENT_IOB", "ENT_TYPE", "SENT_START")
+_SENT_ATTRS = [IDX, LENGTH, IS_PUNCT]
 
 
 def write_spacy(records: Iterable[DocumentRecord], nlp: Language, stats: ExportStats | None = None) -> bytes:
@@ -86,12 +89,42 @@ def annotated_docs(
         spans = [_align(doc, record, i) for i in range(len(record.spans))]
         kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
         doc.ents = [spans[i] for i in kept]  # every other token becomes O, not missing
-        sentencizer(doc)
+        _sentencize(doc, record.text, sentencizer)
         _fix_sentences(doc, record.text, spans)
         if stats is not None:
             stats.documents += 1
             stats.dropped_overlaps += len(dropped)
         yield record, doc, spans
+
+
+def sentencizer_starts(words: list[str], puncts: list[int], punct_chars) -> list[bool]:
+    """The Sentencizer's starts over token texts and IS_PUNCT flags: token 0, and after a
+    token in ``punct_chars`` the first that is neither punctuation nor in ``punct_chars``."""
+    n = len(words)
+    starts = [False] * n
+    if n:
+        starts[0] = True
+    after = 0
+    for i in [i for i, word in enumerate(words) if word in punct_chars]:
+        if i < after:
+            continue
+        after = i + 1
+        while after < n and (puncts[after] or words[after] in punct_chars):
+            after += 1
+        if after < n:
+            starts[after] = True
+    return starts
+
+
+def _sentencize(doc: Doc, text: str, sentencizer: Sentencizer) -> None:
+    """``sentencizer(doc)`` on a Doc fresh from the tokenizer, without a spaCy Token per token."""
+    if not len(doc) or doc.has_annotation("SENT_START"):  # keep what the tokenizer set, as the sentencizer does
+        sentencizer(doc)
+        return
+    columns = doc.to_array(_SENT_ATTRS)
+    words = [text[i:i + length] for i, length in zip(columns[:, 0].tolist(), columns[:, 1].tolist())]
+    starts = sentencizer_starts(words, columns[:, 2].tolist(), sentencizer.punct_chars)
+    doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
 
 
 def span_group_bytes(packer: msgpack.Packer, spans: list[Span]) -> bytes:

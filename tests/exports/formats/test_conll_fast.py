@@ -1,0 +1,117 @@
+"""write_conll computes sentences and tags from the Doc's arrays; it must give exactly
+the lines of the straightforward path over ``annotated_docs`` (spaCy Tokens, the
+Sentencizer and ``doc.sents``), whatever the text."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.pipeline import Sentencizer
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exports.formats.conll import DOCSTART_LINE, write_conll
+from exports.formats.iob import BILUO, IOB2, spans_to_tags
+from exports.formats.spacy_docbin import _sentencize, annotated_docs
+from exports.records import DocumentRecord, ExportStats, SpanRecord
+from tests.exports.formats.test_properties import LABELS, SETTINGS, texts
+
+
+def reference_conll(records, nlp, scheme=IOB2, stats=None):
+    """The CoNLL writer as it was: one spaCy Token at a time over ``doc.sents``."""
+    for record, doc, _spans in annotated_docs(records, nlp, stats):
+        visible = [0]
+        for token in doc:
+            visible.append(visible[-1] + (not token.text.isspace()))
+        ents = []
+        for span in doc.ents:
+            start, end = visible[span.start], visible[span.end]
+            if start == end:
+                raise ValueError(
+                    f"document {record.id}: span {span.start_char}-{span.end_char} {span.label_} "
+                    f"covers only whitespace, which CoNLL cannot hold"
+                )
+            ents.append((start, end, span.label_))
+        tags = spans_to_tags(ents, visible[-1], scheme)
+        yield DOCSTART_LINE + "\n"
+        yield "\n"
+        for sentence in doc.sents:
+            lines = 0
+            for token in sentence:
+                if token.text.isspace():
+                    continue
+                yield f"{token.text} {tags[visible[token.i]]}\n"
+                lines += 1
+            if lines:
+                yield "\n"
+
+
+def outcome(writer, records, nlp, scheme):
+    stats = ExportStats()
+    try:
+        return list(writer(records, nlp, scheme=scheme, stats=stats)), stats
+    except ValueError as exc:
+        return str(exc), stats
+
+
+PIPELINES = {}
+
+
+def pipeline(name: str):
+    if name not in PIPELINES:
+        if name == "en+sentencizer":
+            nlp = spacy.blank("en")
+            nlp.add_pipe("sentencizer", config={"punct_chars": [".", ";", "\n"]})
+        else:
+            nlp = spacy.blank(name)
+        PIPELINES[name] = nlp
+    return PIPELINES[name]
+
+
+@SETTINGS
+@given(
+    text=texts, data=st.data(), scheme=st.sampled_from([IOB2, BILUO]),
+    name=st.sampled_from(["en", "zh", "en+sentencizer"]),
+)
+def test_fast_conll_gives_the_lines_of_the_spacy_doc_path(text, data, scheme, name):
+    nlp = pipeline(name)
+    doc = nlp.make_doc(text)
+    # Spans on token boundaries, whitespace tokens and overlaps included.
+    spans = []
+    for a, b in data.draw(st.lists(st.tuples(st.integers(0, len(doc) - 1), st.integers(0, len(doc) - 1)),
+                                   max_size=6)) if len(doc) else []:
+        span = doc[min(a, b):max(a, b) + 1]
+        spans.append(SpanRecord(span.start_char, span.end_char, data.draw(st.sampled_from(LABELS))))
+    records = [DocumentRecord(text=text, spans=spans, id=3), DocumentRecord(text=text + " Next. one", id=4)]
+    assert outcome(write_conll, records, nlp, scheme) == outcome(reference_conll, records, nlp, scheme)
+
+
+@pytest.mark.parametrize("text", [
+    "Yahoo! Inc. met U.S. officials.\nThen left!! Really?! ok", "a\n\n\nb", "\n a . b", "Hi.\n", ". . .", "x",
+    "Mr. Smith went.  Two spaces.\r\nCRLF line? «Quoted.» (Brackets.) end",
+])
+def test_fast_conll_matches_on_tricky_sentences(nlp, text):
+    doc = nlp.make_doc(text)
+    spans = [SpanRecord(t.idx, t.idx + len(t), "PER") for t in doc if t.is_title or t.is_punct]
+    records = [DocumentRecord(text=text, spans=spans, id=1)]
+    for scheme in (IOB2, BILUO):
+        assert outcome(write_conll, records, nlp, scheme) == outcome(reference_conll, records, nlp, scheme)
+
+
+@SETTINGS
+@given(text=texts, data=st.data())
+def test_fast_conll_accepts_and_refuses_the_same_char_offsets(nlp, text, data):
+    offsets = st.integers(-1, len(text) + 1)
+    spans = [SpanRecord(a, b, "ORG") for a, b in data.draw(st.lists(st.tuples(offsets, offsets), max_size=3))]
+    records = [DocumentRecord(text=text, spans=spans, id=9)]
+    assert outcome(write_conll, records, nlp, IOB2) == outcome(reference_conll, records, nlp, IOB2)
+
+
+@SETTINGS
+@given(text=texts, name=st.sampled_from(["en", "zh", "en+sentencizer"]))
+def test_array_sentencizer_sets_what_the_sentencizer_sets(text, name):
+    nlp = pipeline(name)
+    sentencizer = nlp.get_pipe("sentencizer") if "sentencizer" in nlp.pipe_names else Sentencizer()
+    expected, doc = sentencizer(nlp.make_doc(text)), nlp.make_doc(text)
+    _sentencize(doc, text, sentencizer)
+    assert [t.is_sent_start for t in doc] == [t.is_sent_start for t in expected]
