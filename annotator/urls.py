@@ -24,4 +24,5 @@ urlpatterns = [
     path("api/v1/", include("projects.urls")),
     path("api/v1/", include("curation.urls")),
     path("api/v1/", include("exports.urls")),
+    path("api/v1/", include("pipelines.urls")),
 ]

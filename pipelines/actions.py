@@ -1,0 +1,112 @@
+"""Starting pre-labelling and training: check the request, create the Job, queue its task on commit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from pipelines import conf
+from pipelines.models import PipelineSettings
+from pipelines.prelabel import check_label_map
+from pipelines.registry import RULES, external_model_names
+from pipelines.rules import parse_patterns
+from projects.actions.jobs import do_create_job
+from projects.errors import InvalidInput
+from projects.models import Document, Job, Label, Project
+
+MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_EPOCHS = 500
+
+
+def check_documents(project: Project, documents: Sequence[int] | None) -> list[int] | None:
+    if documents is None:
+        return None
+    ids = sorted(set(documents))
+    if not ids:
+        raise InvalidInput("documents: name at least one document, or leave it out for all", code="no_documents")
+    found = set(Document.objects.filter(project=project, pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        raise InvalidInput(f"documents: not in this project: {shown}", code="unknown_documents")
+    return ids
+
+
+def do_start_prelabel(project: Project, *, model: str, version: str | None = None,
+                      documents: Sequence[int] | None = None, acting_user) -> Job:
+    """A pre-labelling job for ``model`` over ``documents`` (default: all), queued once committed.
+
+    Whether the model exists, loads and sets entities is decided by the worker that
+    loads it, and reported in the job: web and workers may see different packages.
+    """
+    with transaction.atomic():
+        job = create_prelabel_job(project, model=model, version=version, documents=documents,
+                                  acting_user=acting_user)
+        transaction.on_commit(lambda: enqueue_prelabel(job.pk))
+    return job
+
+
+def create_prelabel_job(project: Project, *, model: str, version: str | None = None,
+                        documents: Sequence[int] | None = None, acting_user) -> Job:
+    """The pending Job row of a pre-labelling request, checked; ``do_start_prelabel`` also queues it."""
+    if not model:
+        raise InvalidInput("model: name a model (GET .../models/ lists them)", code="no_model")
+    ids = check_documents(project, documents)
+    params = {"model": model, "version": version or None, "documents": ids,
+              "chunk_size": conf.prelabel_chunk_size()}
+    return do_create_job(project, Job.Kind.PRELABEL, acting_user=acting_user, params=params)
+
+
+def enqueue_prelabel(job_id: int) -> None:
+    from pipelines.tasks import prelabel_task
+
+    prelabel_task.delay(job_id)
+
+
+def check_model_name(name: str) -> str:
+    if not isinstance(name, str) or not MODEL_NAME_RE.fullmatch(name):
+        raise InvalidInput("name: 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit",
+                           code="invalid_name")
+    if name == RULES:
+        raise InvalidInput("name: 'rules' is the project's pattern rules; choose another name", code="name_taken")
+    if name in external_model_names():
+        raise InvalidInput(f"name: {name!r} is an installed or registered pipeline; choose another name",
+                           code="name_taken")
+    return name
+
+
+def do_start_training(project: Project, *, name: str, base: str | None = None, epochs: int | None = None,
+                      acting_user) -> Job:
+    """A training job for a new version of ``name``, queued once committed."""
+    check_model_name(name)
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise InvalidInput(f"epochs: from 1 to {MAX_EPOCHS}", code="invalid_epochs")
+    params = {"name": name, "base": base or None, "epochs": epochs or conf.train_epochs()}
+    with transaction.atomic():
+        job = do_create_job(project, Job.Kind.TRAIN, acting_user=acting_user, params=params, total=params["epochs"])
+        transaction.on_commit(lambda: enqueue_training(job.pk))
+    return job
+
+
+def enqueue_training(job_id: int) -> None:
+    from pipelines.tasks import train_task
+
+    train_task.delay(job_id)
+
+
+@transaction.atomic
+def do_save_pipeline_settings(project: Project, *, patterns: str | None = None, label_map: dict | None = None,
+                              acting_user=None) -> PipelineSettings:
+    """Set a project's pattern rules and/or label mapping, after checking them."""
+    settings, _ = PipelineSettings.objects.get_or_create(project=project)
+    if patterns is not None:
+        parse_patterns(patterns)
+        settings.patterns = patterns
+    if label_map is not None:
+        entity_labels = Label.objects.filter(project=project, kind=Label.Kind.ENTITY).values_list("name", flat=True)
+        settings.label_map = check_label_map(label_map, entity_labels)
+    settings.save()
+    return settings
+
