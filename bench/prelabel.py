@@ -48,12 +48,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Not this script's folder: a bench script named like a standard module (bench/queue.py) would shadow it.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import bench_database_url, ensure_database  # noqa: E402 - after the sys.path fix above
 
 # ------------------------------------------------------------------------------------- the corpus
 
@@ -95,23 +96,6 @@ def generate_document(rng: random.Random) -> tuple[str, list[tuple[int, int, str
 
 
 # ------------------------------------------------------------------------------------- set-up
-
-def bench_database_url(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("DATABASE_URL must be a postgres:// URL")
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def ensure_database(url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
 
 def train_pipeline(folder: Path, *, documents: int, epochs: int) -> None:
     """spaCy's default NER on a blank English pipeline, trained on generated documents, saved to ``folder``."""

@@ -96,7 +96,10 @@ REDIS_URL = os.environ.get("REDIS_URL") or (
 if REDIS_URL:
     # Shared by web and workers: job progress written inside a worker's
     # transaction is read here by the jobs endpoint.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Keyed by database, so deployments (or benchmark runs) sharing one Redis never see each
+    # other's job progress or cancel flags.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": str(DATABASES["default"]["NAME"])}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -162,6 +165,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "annotator")
 CELERY_TASK_IGNORE_RESULT = True  # the Job row is the truth, not Celery's result backend
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis gives an unacknowledged task (its worker died) to another worker after this many
+# seconds; keep it longer than the longest single task (a training run).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 
 # Imports: rows per bulk write, and how often progress is reported.
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "2000"))
