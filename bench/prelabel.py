@@ -54,18 +54,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402 - after the sys.path fix above
+from bench.common import (  # noqa: E402 - after the sys.path fix above
+    FIRST,
+    LABELS,
+    LAST,
+    ORGS,
+    PLACES,
+    bench_database_url,
+    ensure_database,
+)
 
 # ------------------------------------------------------------------------------------- the corpus
 
-FIRST = ["Amira", "Omar", "José", "Zoë", "Björn", "Chen", "Fatima", "Dmitri", "Ngozi", "Kenji", "Leila", "Tomás",
-         "Ayşe", "Rania", "Pierre", "Ingrid", "Kwame", "Sofía", "Yusuf", "Mei"]
-LAST = ["Haddad", "Khalil", "García", "Müller", "Wang", "Okafor", "Ivanova", "Tanaka", "Nasser", "Dubois",
-        "Öztürk", "Mensah", "Novák", "Suárez", "Lindqvist", "Rahman"]
-PLACES = ["Aleppo", "Homs", "São Paulo", "Zürich", "Damascus", "Kraków", "Lagos", "Osaka", "New York", "Québec",
-          "Beirut", "Reykjavík", "Nairobi", "Izmir", "Córdoba", "Tbilisi"]
-ORGS = ["United Nations", "Red Crescent", "Médecins Sans Frontières", "World Bank", "Reuters", "UNICEF",
-        "World Health Organization", "Amnesty International", "Deutsche Welle", "Al Jazeera"]
+# Names from bench/common.py; sentences a little longer (about 65 tokens a document).
 TEMPLATES = [
     ("PERSON", "Yesterday {E} said {N} people had moved to safer areas near the river."),
     ("GPE", "Heavy rain in {E} closed {N} roads overnight, officials said."),
@@ -76,7 +77,6 @@ TEMPLATES = [
     ("PERSON", "“We will rebuild,” said {E}, after {N} years away."),
     ("GPE", "Flights from {E} resumed after {N} days, officials confirmed 🙂."),
 ]
-LABELS = ("PERSON", "GPE", "ORG")
 
 
 def generate_document(rng: random.Random) -> tuple[str, list[tuple[int, int, str]]]:
