@@ -1,21 +1,27 @@
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from kombu.exceptions import OperationalError
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exports.formats import IMPORT_FORMATS
+from exports.actions import check_export_args, count_export_documents, do_create_snapshot, spooled_export
+from exports.formats import FORMATS, IMPORT_FORMATS
 from exports.imports import ANNOTATIONS_AS
-from exports.tasks import run_import_task
-from projects.access import access_project
+from exports.models import Snapshot
+from exports.tasks import run_export_task, run_import_task, run_snapshot_task
+from projects.access import access_job, access_project
 from projects.actions.jobs import do_create_job, fail_job
 from projects.models import Job
 from projects.roles import Role
@@ -77,12 +83,6 @@ class ImportView(APIView):
 
 def file_response(handle, *, filename: str, fmt: str, sha256: str, extra_headers: dict | None = None):
     """The file as an attachment, with its SHA-256 in a header (hex, and RFC 9530 form)."""
-    import base64
-
-    from django.http import FileResponse
-
-    from exports.formats import FORMATS
-
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=FORMATS[fmt].media_type)
     response["X-Content-SHA256"] = sha256
     response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
@@ -102,11 +102,6 @@ class ExportView(APIView):
     @extend_schema(parameters=[ExportQuerySerializer],
                    responses={(200, "application/octet-stream"): bytes, 202: JobEnvelopeSerializer})
     def get(self, request, project_id):
-        from django.conf import settings
-
-        from exports.actions import check_export_args, count_export_documents, spooled_export
-        from exports.tasks import run_export_task
-
         project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -134,10 +129,6 @@ class ExportView(APIView):
 class JobDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, job_id):
-        from rest_framework.exceptions import NotFound
-
-        from projects.access import access_job
-
         job = access_job(request.user, job_id)
         path = (job.result or {}).get("path")
         if job.kind != Job.Kind.EXPORT or job.status != Job.Status.SUCCEEDED or not path:
@@ -159,19 +150,12 @@ class SnapshotSerializer(serializers.Serializer):
 class SnapshotListView(APIView):
     @extend_schema(responses=SnapshotSerializer(many=True))
     def get(self, request, project_id):
-        from exports.models import Snapshot
-
         project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
         return Response(SnapshotSerializer(Snapshot.objects.filter(project=project).order_by("number"),
                                            many=True).data)
 
     @extend_schema(request=SnapshotSerializer, responses={201: SnapshotSerializer, 202: JobEnvelopeSerializer})
     def post(self, request, project_id):
-        from django.conf import settings
-
-        from exports.actions import count_export_documents, do_create_snapshot
-        from exports.tasks import run_snapshot_task
-
         project, _ = access_project(request.user, project_id, need=Role.ADMIN)
         data = SnapshotSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -190,10 +174,6 @@ class SnapshotListView(APIView):
 class SnapshotExportView(APIView):
     @extend_schema(parameters=[ExportQuerySerializer], responses={(200, "application/octet-stream"): bytes})
     def get(self, request, snapshot_id):
-        from rest_framework.exceptions import NotFound
-
-        from exports.models import Snapshot
-
         snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
         if snapshot is None:
             raise NotFound("No such snapshot.")
