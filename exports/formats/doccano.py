@@ -12,27 +12,16 @@ triples; projects with relations export ``entities`` and ``relations``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
-from exports.formats.jsonl import parse_document
-from exports.records import DocumentRecord, FormatError
+from exports.formats.jsonl import read_json_lines
+from exports.records import DocumentRecord
 
 _KNOWN_KEYS = {"text", "data", "label", "labels", "entities", "relations", "meta"}
 
 
 def read_doccano(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FormatError(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-        try:
-            yield line_no, parse_document(_to_jsonl(obj))
-        except ValueError as exc:
-            raise FormatError(line_no, str(exc)) from None
+    return read_json_lines(lines, _to_jsonl)
 
 
 def _to_jsonl(obj: object) -> dict:

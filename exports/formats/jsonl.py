@@ -11,12 +11,22 @@ relation ``head``/``tail`` are indices into that line's ``spans``. Exports add
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from exports.records import DocumentRecord, FormatError, RelationRecord, SpanRecord
 
 
 def read_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
+    return read_json_lines(lines, lambda obj: obj)
+
+
+def read_json_lines(lines: Iterable[str], to_jsonl: Callable[[object], object | None]
+                    ) -> Iterator[tuple[int, DocumentRecord]]:
+    """The line loop of every JSON Lines reader: decode, convert to our shape, check.
+
+    ``to_jsonl`` turns one decoded line into this module's shape (None skips the
+    line); a ValueError it or ``parse_document`` raises becomes a FormatError on that line.
+    """
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -25,7 +35,9 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
         except json.JSONDecodeError as exc:
             raise FormatError(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         try:
-            yield line_no, parse_document(obj)
+            converted = to_jsonl(obj)
+            if converted is not None:
+                yield line_no, parse_document(converted)
         except ValueError as exc:
             raise FormatError(line_no, str(exc)) from None
 

@@ -13,29 +13,22 @@ when their ``head_span`` and ``child_span`` are among ``spans``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
-from exports.formats.jsonl import parse_document
-from exports.records import DocumentRecord, FormatError
+from exports.formats.jsonl import read_json_lines
+from exports.records import DocumentRecord
 
 SKIPPED_ANSWERS = ("reject", "ignore")
 
 
 def read_prodigy(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FormatError(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if isinstance(obj, dict) and obj.get("answer") in SKIPPED_ANSWERS:
-            continue
-        try:
-            yield line_no, parse_document(_to_jsonl(obj))
-        except ValueError as exc:
-            raise FormatError(line_no, str(exc)) from None
+    return read_json_lines(lines, _unless_skipped)
+
+
+def _unless_skipped(obj: object) -> dict | None:
+    if isinstance(obj, dict) and obj.get("answer") in SKIPPED_ANSWERS:
+        return None
+    return _to_jsonl(obj)
 
 
 def _to_jsonl(obj: object) -> dict:
