@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
-
 from projects.models import Annotation, Document, Project, Relation, Span, Suggestion, SuggestionRejection
 
 
@@ -61,16 +59,20 @@ def annotations_of_document(document: Document) -> list[dict]:
 
 
 def suggestions_for(document: Document, user=None) -> list[dict]:
-    """A document's model suggestions; given ``user``, without those they rejected."""
-    suggestions = Suggestion.objects.filter(document=document).select_related("label")
-    if user is not None:
-        rejected = SuggestionRejection.objects.filter(
-            document=document, user=user, start=OuterRef("start"), end=OuterRef("end"), label=OuterRef("label"))
-        suggestions = suggestions.exclude(Exists(rejected))
+    """A document's model suggestions; given ``user``, without those they rejected.
+
+    One query, and a second for the rejections only when there are suggestions (most documents have none).
+    """
+    rows = list(Suggestion.objects.filter(document_id=document.pk).values_list(
+        "pk", "start", "end", "label_id", "label__name", "model", "model_version", "score"))
+    if rows and user is not None:
+        rejected = set(SuggestionRejection.objects.filter(document_id=document.pk, user=user)
+                       .values_list("start", "end", "label_id"))
+        rows = [row for row in rows if (row[1], row[2], row[3]) not in rejected]
     return [
-        {"id": s.pk, "start": s.start, "end": s.end, "label": s.label.name, "model": s.model,
-         "model_version": s.model_version, "score": s.score}
-        for s in suggestions
+        {"id": pk, "start": start, "end": end, "label": label, "model": model, "model_version": model_version,
+         "score": score}
+        for pk, start, end, _, label, model, model_version, score in rows
     ]
 
 

@@ -268,10 +268,13 @@ class NextDocumentView(APIView):
         if document is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         document.project = project
+        # Nobody has started an unlabelled document (its status is kept in step with its
+        # annotations under its row lock), so there is no annotation of theirs to look up.
+        mine = None if document.status == Document.Status.UNLABELLED else selectors.annotation_of(document, request.user)
         return Response({
             "document": DocumentSerializer(document).data,
             "tokens": tokens_for_document(document).as_list(document.text),
-            "annotation": selectors.serialize_annotation(selectors.annotation_of(document, request.user)),
+            "annotation": selectors.serialize_annotation(mine),
             "suggestions": selectors.suggestions_for(document, request.user),
         })
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 
 from projects.actions.assignments import record_annotation_saved
@@ -49,26 +49,32 @@ def do_save_annotation(
 
     with transaction.atomic():
         # The document's row first (the lock order of projects.actions.assignments): saves of one
-        # document take turns, so each counts the others' submissions when it sets the status.
-        Document.objects.select_for_update().filter(pk=document.pk).values_list("pk").first()
-        lookup = Annotation.objects.select_for_update().filter(document=document, is_gold=is_gold)
-        if not is_gold:
-            lookup = lookup.filter(annotator=user)
-        annotation = lookup.first()
+        # document take turns. Then its annotations, locked too, read by a statement that starts
+        # after the lock is ours: what they say (versions, who submitted, gold) stays true until
+        # this commits, so the status and disagreement are computed here rather than read back.
+        current_status, current_disagreement, k = (
+            Document.objects.select_for_update(of=("self",)).filter(pk=document.pk)
+            .values_list("status", "disagreement", "project__annotators_per_document").get()
+        )
+        others = []
+        annotation = None
+        for stored in Annotation.objects.select_for_update().filter(document_id=document.pk).order_by():
+            if stored.is_gold == is_gold and (is_gold or stored.annotator_id == user.pk):
+                annotation = stored
+            else:
+                others.append(stored)
         if annotation is None:
             if version != 0:
                 raise _conflict(document, user, is_gold)
-            try:
-                with transaction.atomic():
-                    annotation = Annotation.objects.create(
-                        document=document, annotator=user, is_gold=is_gold, status=status, version=1
-                    )
-            except IntegrityError:  # someone created it between our read and write
-                raise _conflict(document, user, is_gold) from None
+            # No savepoint: every writer of a document's annotations holds its row, so nobody
+            # can create this one between the read above and this insert.
+            annotation = Annotation.objects.create(
+                document=document, annotator=user, is_gold=is_gold, status=status, version=1
+            )
         else:
             if version != annotation.version:
                 raise _conflict(document, user, is_gold)
-            Relation.objects.filter(annotation=annotation).delete()
+            Relation.objects.filter(annotation=annotation)._raw_delete(Relation.objects.db)
             Span.objects.filter(annotation=annotation)._raw_delete(Span.objects.db)
             annotation.version += 1
             annotation.status = status
@@ -87,11 +93,43 @@ def do_save_annotation(
         )
         if not is_gold:
             record_annotation_saved(document, user, status)
-        submitted = refresh_document_status([document.pk])
-        if not is_gold and status == Annotation.Status.SUBMITTED and submitted.get(document.pk, 0) >= 2:
-            refresh_disagreement([document.pk])
+
+        people = [a for a in others if not a.is_gold] + ([] if is_gold else [annotation])
+        submitted = [a for a in people if a.status == Annotation.Status.SUBMITTED]
+        changes = {}
+        new_status = document_status(has_gold=is_gold or any(a.is_gold for a in others),
+                                     submitted=len(submitted), started=len(people), k=k)
+        if new_status != current_status:
+            changes["status"] = new_status
+        if not is_gold and status == Annotation.Status.SUBMITTED and len(submitted) >= 2:
+            value = _disagreement(annotation, stored_spans, [a.pk for a in submitted if a is not annotation])
+            if value != current_disagreement:
+                changes["disagreement"] = value
+        if changes:
+            Document.objects.filter(pk=document.pk).update(**changes)
 
     return serialize_annotation(annotation, stored_spans, stored_relations)
+
+
+def document_status(*, has_gold: bool, submitted: int, started: int, k: int) -> str:
+    """A document's status from its annotations: gold, how many people submitted and started, of k."""
+    if has_gold:
+        return Document.Status.REVIEWED
+    if submitted >= k:
+        return Document.Status.SUBMITTED
+    if started:
+        return Document.Status.IN_PROGRESS
+    return Document.Status.UNLABELLED
+
+
+def _disagreement(annotation: Annotation, spans: Sequence[Span], other_ids: list[int]) -> float:
+    """``Document.disagreement`` with ``annotation`` (just saved with ``spans``) and the other submitted ones."""
+    sets = {pk: set() for pk in other_ids}
+    for annotation_id, start, end, label_id in Span.objects.filter(annotation_id__in=other_ids).values_list(
+            "annotation_id", "start", "end", "label_id"):
+        sets[annotation_id].add((start, end, label_id))
+    sets[annotation.pk] = {(s.start, s.end, s.label_id) for s in spans}
+    return round(disagreement(list(sets.values())), 6)
 
 
 def refresh_document_status(document_ids: Iterable[int]) -> dict[int, int]:
@@ -116,34 +154,9 @@ def refresh_document_status(document_ids: Iterable[int]) -> dict[int, int]:
     submitted_by: dict[int, int] = {}
     for pk, gold, submitted, started, k, current in counts:
         submitted_by[pk] = submitted
-        if gold:
-            status = Document.Status.REVIEWED
-        elif submitted >= k:
-            status = Document.Status.SUBMITTED
-        elif started:
-            status = Document.Status.IN_PROGRESS
-        else:
-            status = Document.Status.UNLABELLED
+        status = document_status(has_gold=bool(gold), submitted=submitted, started=started, k=k)
         if status != current:
             by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():
         Document.objects.filter(pk__in=pks).update(status=status)
     return submitted_by
-
-
-def refresh_disagreement(document_ids: Iterable[int]) -> None:
-    """Recompute ``Document.disagreement`` from the submitted annotations (the review queue's order)."""
-    document_ids = list(document_ids)
-    if not document_ids:
-        return
-    sets: dict[int, dict[int, set]] = {}
-    rows = (Annotation.objects.filter(document_id__in=document_ids, is_gold=False,
-                                      status=Annotation.Status.SUBMITTED)
-            .values_list("document_id", "pk", "spans__start", "spans__end", "spans__label_id"))
-    for document_id, annotation_id, start, end, label_id in rows:
-        spans = sets.setdefault(document_id, {}).setdefault(annotation_id, set())
-        if start is not None:
-            spans.add((start, end, label_id))
-    for document_id in document_ids:
-        value = round(disagreement(list(sets.get(document_id, {}).values())), 6)
-        Document.objects.filter(pk=document_id).exclude(disagreement=value).update(disagreement=value)

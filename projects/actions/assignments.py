@@ -32,7 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from projects.errors import Conflict, InvalidInput
@@ -60,11 +60,11 @@ def do_take_next_document(project: Project, user, skip: Collection[int] = ()) ->
 
 
 def _resume(project: Project, user, skip: list[int]) -> Document | None:
-    held = (
-        Assignment.objects.filter(project=project, annotator=user, submitted_at__isnull=True,
-                                  document__status__in=Document.OPEN)
-        .exclude(document_id__in=skip).order_by("document_id").values_list("pk", "document_id", "expires_at").first()
-    )
+    held = Assignment.objects.filter(project=project, annotator=user, submitted_at__isnull=True,
+                                     document__status__in=Document.OPEN)
+    if skip:  # (an empty NOT IN still costs the ORM a compile on every /next/)
+        held = held.exclude(document_id__in=skip)
+    held = held.order_by("document_id").values_list("pk", "document_id", "expires_at").first()
     if held is None:
         return None
     pk, document_id, expires_at = held
@@ -82,13 +82,15 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
             with transaction.atomic():
                 if cache.add(f"assignments:released:{project.pk}", True, RELEASE_EVERY_SECONDS):
                     release_expired(project)
-                document = (
+                free = (
                     Document.objects.select_for_update(skip_locked=True)
                     .filter(project=project, status__in=Document.OPEN,
                             assignee_count__lt=project.annotators_per_document)
-                    .exclude(pk__in=skip).filter(~Exists(mine))
-                    .order_by("-assignee_count", "id").first()
+                    .filter(~Exists(mine))
                 )
+                if skip:
+                    free = free.exclude(pk__in=skip)
+                document = free.order_by("-assignee_count", "id").first()
                 if document is None:
                     return None
                 Assignment.objects.create(project=project, document=document, annotator=user,
@@ -144,11 +146,11 @@ def record_annotation_saved(document: Document, user, status: str) -> None:
     """
     now = timezone.now()
     submitted_at = now if status == Annotation.Status.SUBMITTED else None
-    updated = Assignment.objects.filter(document=document, annotator=user).update(
-        submitted_at=submitted_at,
-        expires_at=Case(When(expires_at__isnull=True, then=Value(None)), default=Value(now + assignment_timeout())),
-    )
-    if updated:
+    mine = Assignment.objects.filter(document=document, annotator=user)
+    # The queue's assignment (one query on the hot path) gets a new deadline; an admin's keeps none.
+    if mine.filter(expires_at__isnull=False).update(submitted_at=submitted_at, expires_at=now + assignment_timeout()):
+        return
+    if mine.update(submitted_at=submitted_at):
         return
     try:
         with transaction.atomic():

@@ -108,6 +108,46 @@ def test_submitted_documents_get_their_disagreement(project, people, doc, annota
     assert Document.objects.get(pk=doc(2).pk).disagreement == 0.0
 
 
+def test_each_save_leaves_status_and_disagreement_as_a_full_recount_gives(project, people, doc, annotate,
+                                                                          annotator3, client_for):
+    """The save computes them from the annotations it read under the document's lock; a recount must agree."""
+    from projects.actions.annotations import refresh_document_status
+    from projects.models import Annotation
+    from projects.spans import disagreement
+
+    def recounted_disagreement(document):
+        sets = {}
+        for annotation in Annotation.objects.filter(document=document, is_gold=False, status="submitted"):
+            sets[annotation.pk] = set(annotation.spans.values_list("start", "end", "label_id"))
+        return round(disagreement(list(sets.values())), 6)
+
+    project.annotators_per_document = 2
+    project.save()
+    document = doc(1)
+    steps = [
+        (people["annotator"], [HTS_ORG], "in_progress", "in_progress"),
+        (people["annotator"], [HTS_ORG, ALEPPO], "submitted", "in_progress"),
+        (people["annotator2"], [HTS_GPE, ALEPPO], "submitted", "submitted"),
+        (annotator3, [ALEPPO], "submitted", "submitted"),  # a third person (an API script): 3 of k=2
+        (people["annotator2"], [HTS_ORG, ALEPPO], "submitted", "submitted"),  # changes their mind: agreement
+        (people["annotator"], [], "in_progress", "submitted"),  # reopened: still two submitted
+        (annotator3, [], "in_progress", "in_progress"),  # now one
+    ]
+    for user, spans, status, expected in steps:
+        annotate(document, user, spans, status=status)
+        document.refresh_from_db()
+        assert document.status == expected, (user.username, spans, status)
+        if status == "submitted":
+            assert document.disagreement == recounted_disagreement(document)
+        refresh_document_status([document.pk])
+        assert Document.objects.get(pk=document.pk).status == expected
+    assert client_for(people["reviewer"]).put(gold_url(document), body([ALEPPO], 0),
+                                              format="json").status_code == 200
+    assert Document.objects.get(pk=document.pk).status == Document.Status.REVIEWED
+    annotate(document, people["annotator"], [ALEPPO], status="submitted")  # gold stays the last word
+    assert Document.objects.get(pk=document.pk).status == Document.Status.REVIEWED
+
+
 def test_review_queue_lists_documents_k_people_submitted_most_disagreement_first(
         project, people, client_for, doc, annotate):
     project.annotators_per_document = 2
