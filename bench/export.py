@@ -48,7 +48,7 @@ class Sink:
 def fill_project(count: int, workdir: Path) -> int:
     from django.contrib.auth import get_user_model
 
-    from exports.imports import import_records, read_records
+    from exports.imports import analyze_imported_tables, import_records, read_records
     from projects.actions.labels import do_create_label
     from projects.actions.projects import do_create_project
 
@@ -67,6 +67,7 @@ def fill_project(count: int, workdir: Path) -> int:
     with open(with_relations, "rb") as raw:
         result = import_records(project, read_records("jsonl", raw, "en"), importer=user, create_labels=True,
                                 skip_duplicates=False, annotations_as="gold")
+    analyze_imported_tables()  # as an import job does when it commits
     print(f"  filled project {project.pk}: {result['documents']:,} documents, {result['spans']:,} spans, "
           f"{result['relations']:,} relations in {time.perf_counter() - started:.1f} s", flush=True)
     return project.pk

@@ -25,7 +25,7 @@ def agreement_inputs(project: Project, progress: Callable[[int], None] | None = 
     document_ids = list(multiply_annotated(project))
     for i in range(0, len(document_ids), BATCH):
         batch = document_ids[i:i + BATCH]
-        documents = {d.pk: d for d in Document.objects.filter(pk__in=batch).only("id", "text", "content_hash")}
+        documents = {d.pk: d for d in Document.objects.filter(pk__in=batch).only("id", "text", "content_hash", "tokens")}
         who, owner = {}, {}
         spans: dict[int, dict[str, set]] = {pk: {} for pk in batch}
         for annotation_id, document_id, username in (

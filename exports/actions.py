@@ -89,14 +89,18 @@ def write_export(project: Project, out, *, fmt: str, source: str = "gold", split
                       digest.hexdigest(), size, counter[0], stats.dropped_overlaps)
 
 
-def _encoded(lines: Iterable[str], lines_per_chunk: int = 2000) -> Iterator[bytes]:
-    """Join lines into chunks so the file is written in few, bounded pieces."""
+def _encoded(pieces: Iterable[str], chunk_chars: int = 1 << 18) -> Iterator[bytes]:
+    """Join a writer's pieces (lines, documents) into chunks of about ``chunk_chars``, so the
+    file is written in few, bounded pieces."""
     buffer: list[str] = []
-    for line in lines:
-        buffer.append(line)
-        if len(buffer) >= lines_per_chunk:
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= chunk_chars:
             yield "".join(buffer).encode("utf-8")
             buffer.clear()
+            size = 0
     if buffer:
         yield "".join(buffer).encode("utf-8")
 

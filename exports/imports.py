@@ -5,7 +5,7 @@ so a 100,000-line file never sits in memory whole, and one bad line rolls the
 whole import back with its line number. Memory per import is bounded by the
 batch size: duplicates of earlier batches are found in the database (the
 transaction sees its own rows), spaCy's vocabulary is kept from growing (see
-``_Aligner``) and Django's debug query log is cleared as it goes.
+``_Tokenizer``) and Django's debug query log is cleared as it goes.
 
 On PostgreSQL the rows go in with ``COPY`` (ids taken from the sequences
 first, so annotations, spans and relations can point at them) on a thread of
@@ -36,6 +36,8 @@ from projects.actions.labels import do_create_missing_labels, labels_by_name
 from projects.errors import InvalidInput
 from projects.models import Annotation, Assignment, Document, Job, Label, Project, Relation, Span
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans
+from projects.token_columns import columns_of, tokenizer_key
+from projects.token_columns import pack as pack_tokens
 from projects.tokens import Tokens
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ UNLABELLED = str(Document.Status.UNLABELLED)
 SUBMITTED = str(Annotation.Status.SUBMITTED)
 # What a file's spans become: the importer's submitted annotation, or the document's gold.
 ANNOTATIONS_AS = ("submitted", "gold")
+# An import of at least this many documents refreshes the planner's statistics when it commits.
+ANALYZE_AFTER_DOCUMENTS = 1000
 
 
 class _Lines:
@@ -82,159 +86,58 @@ def read_records(fmt_name: str, raw, language: str) -> Iterable[tuple[int, Docum
     return fmt.reader(_Lines(raw))
 
 
-class _Aligner:
-    """Token boundaries for span checks, from a blank spaCy pipeline private to one import.
+class _Tokenizer:
+    """Tokens of imported texts, to check spans against and to store with the documents
+    (``projects.token_columns``), from a blank spaCy pipeline private to one import.
 
     The same language's blank tokenizer as ``projects.tokens``, so boundaries
     agree with the tokens endpoint (tests compare them, over generated texts
     too). Private because spaCy keeps every new string it meets: the shared
     pipeline would grow with every file imported. The first batch warms this
     pipeline's cache; later batches run in a spaCy memory zone, which frees
-    what they add, so memory stays flat however long the file is. New words
-    skip the lexical attributes (shape, norm, like_num...), which only cost
-    time here: the tokenizer's rules do not read them. Built on first use: a
-    file without spans never loads spaCy.
-
-    spaCy's tokenizer cuts a text at whitespace first and tokenizes each
-    whitespace-free chunk on its own; then it looks for special cases (":)",
-    "a.m.") across the whole text, and only a special case with a space
-    inside could join chunks, which the standard tokenizers of nearly every
-    language lack. There a position next to whitespace (or the text's edge)
-    is a token boundary by construction, and any other is checked by
-    tokenizing just the chunk around it, for a fraction of the work: words
-    that no span touches, such as numbers, are never looked at. The answer is
-    the whole text's unless a special case's tokens could run across the
-    whitespace on either side of that chunk (a match there, though it changes
-    nothing itself, can displace one inside the chunk); the characters that
-    could begin and end such a run are known from the special cases, and when
-    they meet at those gaps the whole text is tokenized. So are texts for
-    other tokenizers (Chinese, say).
+    what they add. Not quite all: the hash tables keep a deleted slot for
+    every string a zone freed (preshed's maps only grow), some 50 bytes per
+    document, so after ``RELOAD_EVERY`` documents the pipeline is loaded
+    afresh (0.1 s) and memory stays flat however long the file is. New words
+    get only the lexical attributes that are stored (is_space, is_punct): the
+    others (shape, norm, like_num...) would only cost time here.
     """
+
+    RELOAD_EVERY = 50_000
 
     def __init__(self, language: str):
         self.language = language
-        self.nlp = None
-        self.warm = False
-        self.by_chunk = False
+        self.key = tokenizer_key(language)
+        self._load()
 
     def _load(self) -> None:
         import spacy
-        from spacy.attrs import IS_SPACE, LANG
-        from spacy.tokenizer import Tokenizer
+        from spacy.attrs import IS_PUNCT, IS_SPACE, LANG
 
         self.nlp = spacy.blank(self.language)
         getters = self.nlp.vocab.lex_attr_getters
-        self.nlp.vocab.lex_attr_getters = {attr: getters[attr] for attr in (IS_SPACE, LANG) if attr in getters}
-        tokenizer = self.nlp.tokenizer
-        self.by_chunk = type(tokenizer) is Tokenizer and not any(
-            not key.isspace() and any(ch.isspace() for ch in key) for key in tokenizer.rules)
-        if self.by_chunk:
-            # Special cases are matched on their tokens as affixes alone would cut them: for each token that
-            # one of them goes on from, the tokens that may follow it. Only a chunk that ends with the first
-            # before whitespace and a chunk that starts with the second after it can hold a match across it.
-            affixes_only = Tokenizer(self.nlp.vocab, rules={}, prefix_search=tokenizer.prefix_search,
-                                     suffix_search=tokenizer.suffix_search, infix_finditer=tokenizer.infix_finditer,
-                                     token_match=tokenizer.token_match, url_match=tokenizer.url_match,
-                                     faster_heuristics=tokenizer.faster_heuristics)
-            followers: dict[str, set[str]] = {}
-            for key in tokenizer.rules:
-                if not key.isspace():
-                    parts = [token.text for token in affixes_only(key)]
-                    for part, following in zip(parts, parts[1:]):
-                        followers.setdefault(part, set()).add(following)
-            self.followers = {part: tuple(following) for part, following in followers.items()}
-            self.longest_continued = max(map(len, followers), default=0)
+        self.nlp.vocab.lex_attr_getters = {attr: getters[attr] for attr in (IS_SPACE, IS_PUNCT, LANG)
+                                           if attr in getters}
+        self.warm = False
+        self.tokenized = 0
 
     @contextmanager
     def batch(self):
-        if self.nlp is None or not self.warm:
+        if self.tokenized >= self.RELOAD_EVERY:
+            self._load()
+        if not self.warm:
             yield
-            self.warm = self.nlp is not None
+            self.warm = True
         else:
             with self.nlp.memory_zone():
                 yield
 
-    def tokens(self, text: str, spans) -> Tokens:
-        """Which of the ``spans``' starts and ends are boundaries of tokens (not whitespace) of ``text``."""
-        if self.nlp is None:
-            self._load()
-        if not self.by_chunk:
-            return self.all_tokens(text)
-        seen = {}  # chunk (first, end), or None for the whole text -> its token starts and ends
-        starts = frozenset(s.start for s in spans if self._is_start(text, s.start, seen))
-        ends = frozenset(s.end for s in spans if self._is_end(text, s.end, seen))
-        return Tokens((), (), (), starts, ends)
-
-    def all_tokens(self, text: str) -> Tokens:
-        if self.nlp is None:
-            self._load()
-        starts, ends = set(), set()
-        for token in self.nlp.tokenizer(text):
-            if not token.is_space:
-                start = token.idx
-                starts.add(start)
-                ends.add(start + len(token))
-        return Tokens((), (), (), frozenset(starts), frozenset(ends))
-
-    def _is_start(self, text: str, at: int, seen: dict) -> bool:
-        if not 0 <= at < len(text) or text[at].isspace():
-            return False
-        if at == 0 or text[at - 1].isspace():
-            return True
-        return at in self._chunk_tokens(text, at, seen)[0]
-
-    def _is_end(self, text: str, at: int, seen: dict) -> bool:
-        if not 0 < at <= len(text) or text[at - 1].isspace():
-            return False
-        if at == len(text) or text[at].isspace():
-            return True
-        return at in self._chunk_tokens(text, at, seen)[1]
-
-    def _chunk_tokens(self, text: str, at: int, seen: dict) -> tuple[frozenset | set, frozenset | set]:
-        """Token starts and ends of the whitespace-free chunk around ``at``, as the whole text's tokens have them."""
-        chunk = self._chunk(text, at)
-        if chunk not in seen:
-            first, end = chunk
-            if self._may_join(text, first, before=True) or self._may_join(text, end, before=False):
-                if None not in seen:
-                    whole = self.all_tokens(text)
-                    seen[None] = (whole.span_starts, whole.span_ends)
-                seen[chunk] = seen[None]
-            else:
-                tokens = self.all_tokens(text[first:end])
-                seen[chunk] = ({first + i for i in tokens.span_starts}, {first + i for i in tokens.span_ends})
-        return seen[chunk]
-
-    @staticmethod
-    def _chunk(text: str, at: int) -> tuple[int, int]:
-        """Start and end of the whitespace-free run of ``text`` that holds ``at`` (or ends at it)."""
-        first, end = at, at
-        while first > 0 and not text[first - 1].isspace():
-            first -= 1
-        while end < len(text) and not text[end].isspace():
-            end += 1
-        return first, end
-
-    def _may_join(self, text: str, edge: int, *, before: bool) -> bool:
-        """Whether a special case could match across the whitespace before (or after) the chunk edge ``edge``."""
-        other = edge
-        if before:
-            while other > 0 and text[other - 1].isspace():
-                other -= 1
-            if other == 0:
-                return False
-            left, right = text[self._chunk(text, other)[0]:other], text[edge:self._chunk(text, edge)[1]]
-        else:
-            while other < len(text) and text[other].isspace():
-                other += 1
-            if other == len(text):
-                return False
-            left, right = text[self._chunk(text, edge)[0]:edge], text[other:self._chunk(text, other)[1]]
-        for length in range(1, min(len(left), self.longest_continued) + 1):
-            following = self.followers.get(left[-length:])
-            if following and right.startswith(following):
-                return True
-        return False
+    def tokenize(self, record: DocumentRecord) -> Tokens | None:
+        """Set ``record.tokens`` (packed); the Tokens to check its spans against, if it has any."""
+        doc = self.nlp.tokenizer(record.text)
+        self.tokenized += 1
+        record.tokens = pack_tokens(doc, self.key)
+        return Tokens.from_columns(columns_of(doc)) if record.spans else None
 
 
 def import_records(
@@ -258,7 +161,7 @@ def import_records(
     """
     batch_size = batch_size or settings.IMPORT_BATCH_SIZE
     entity_labels, relation_labels = labels_by_name(project)
-    aligner = _Aligner(project.language)
+    tokenizer = _Tokenizer(project.language)
     if annotations_as not in ANNOTATIONS_AS:
         raise ValueError(f"annotations_as must be one of {', '.join(ANNOTATIONS_AS)}")
     writer_class = _CopyWriter if connection.vendor == "postgresql" else _OrmWriter
@@ -268,10 +171,10 @@ def import_records(
     records = iter(records)
     with transaction.atomic(), writer:
         while batch := list(islice(records, batch_size)):
-            with aligner.batch():  # meanwhile the writer may still be storing the previous batch
+            with tokenizer.batch():  # meanwhile the writer may still be storing the previous batch
                 for line_no, record in batch:
                     _check_record(line_no, record, project, entity_labels, relation_labels, create_labels,
-                                  counts, aligner, writer)
+                                  counts, tokenizer, writer)
             lines_done = batch[-1][0]
             hashes = [Document.hash_text(record.text) for _, record in batch]
             writer.wait()  # the previous batch is in the database before duplicates are looked for
@@ -288,7 +191,7 @@ def import_records(
 
 
 def _check_record(line_no, record, project, entity_labels, relation_labels, create_labels, counts,
-                  aligner, writer) -> None:
+                  tokenizer, writer) -> None:
     try:
         if create_labels:
             for names, labels, kind in (({s.label for s in record.spans}, entity_labels, Label.Kind.ENTITY),
@@ -310,9 +213,10 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
             raise InvalidInput("the text contains a NUL character (\\u0000)")
         if record.meta and "\\u0000" in json.dumps(record.meta):
             raise InvalidInput("meta contains a NUL character (\\u0000)")
+        tokens = tokenizer.tokenize(record)
         spans = [SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)]
         if spans:
-            check_spans(spans, text_length=len(record.text), tokens=aligner.tokens(record.text, spans),
+            check_spans(spans, text_length=len(record.text), tokens=tokens,
                         entity_labels=entity_labels, allow_overlap=project.allow_overlapping_spans)
         if record.relations:
             check_relations([RelationIn(str(r.head), str(r.tail), r.label) for r in record.relations],
@@ -375,8 +279,8 @@ class _OrmWriter(_Writer):
 
     def write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
         documents = Document.objects.bulk_create(
-            Document(project=self.project, text=r.text, meta=r.meta, content_hash=digest, status=self.status_of(r),
-                     assignee_count=self.assignees_of(r))
+            Document(project=self.project, text=r.text, meta=r.meta, content_hash=digest, tokens=r.tokens,
+                     status=self.status_of(r), assignee_count=self.assignees_of(r))
             for (_, r), digest in zip(batch, hashes)
         )
         annotated = [(doc, r) for doc, (_, r) in zip(documents, batch) if r.spans or r.relations]
@@ -427,7 +331,7 @@ class _CopyWriter(_Writer):
     """
 
     # The columns each row gives; every other column gets its field's default (see _defaults).
-    DOCUMENT_FIELDS = ["id", "project", "text", "meta", "content_hash", "status", "assignee_count"]
+    DOCUMENT_FIELDS = ["id", "project", "text", "meta", "content_hash", "tokens", "status", "assignee_count"]
     ANNOTATION_FIELDS = ["id", "document", "annotator", "status", "is_gold"]
     ASSIGNMENT_FIELDS = ["project", "document", "annotator", "submitted_at"]
     SPAN_FIELDS = ["id", "annotation", "key", "start", "end", "label"]  # without "id" unless relations need it
@@ -475,7 +379,7 @@ class _CopyWriter(_Writer):
             project_id = self.project.pk
             with self._copy(cursor, Document, self.DOCUMENT_FIELDS, now) as write_row:
                 for (_, r), digest, pk in zip(batch, hashes, document_ids):
-                    write_row((pk, project_id, r.text, json.dumps(r.meta, ensure_ascii=False), digest,
+                    write_row((pk, project_id, r.text, json.dumps(r.meta, ensure_ascii=False), digest, r.tokens,
                                self.status_of(r), self.assignees_of(r)))
             annotated_docs = [pk for (_, r), pk in zip(batch, document_ids) if r.spans or r.relations]
             with self._copy(cursor, Annotation, self.ANNOTATION_FIELDS, now) as write_row:
@@ -578,7 +482,23 @@ def run_import(job: Job) -> dict:
             )
             report_progress(job, total if total is not None else job.progress_done)
             _record_success(job, result)
+    if result["documents"] >= ANALYZE_AFTER_DOCUMENTS:
+        analyze_imported_tables()
     return result
+
+
+def analyze_imported_tables() -> None:
+    """Refresh PostgreSQL's statistics of the tables an import fills.
+
+    Autovacuum would, but only later: until then the planner takes a project of
+    100,000 new documents for a few hundred rows and picks nested loops and
+    disk sorts (an export's queries took twice as long).
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (Document, Annotation, Assignment, Span, Relation)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
 
 
 def _record_success(job: Job, result: dict) -> None:

@@ -35,6 +35,9 @@ class DocumentRecord:
     # Set on export: the document's id in the project and whose annotation this is.
     id: int | None = None
     annotator: str | None = None
+    # The document's stored tokens (``projects.token_columns``), when it has them: writers that
+    # tokenize use them instead. Set by imports (then stored) and exports (read back).
+    tokens: bytes | None = None
 
 
 class FormatError(ValueError):

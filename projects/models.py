@@ -99,6 +99,10 @@ class Document(models.Model):
     text = models.TextField()
     meta = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the text, to find duplicates.")
+    # The text's tokens, packed when it is stored (projects.token_columns): the text never
+    # changes, so exports and pages read them instead of tokenizing again. Null for documents
+    # stored before there was this column; readers tokenize those.
+    tokens = models.BinaryField(null=True, editable=False)
     # Kept in step with the annotations by projects.actions.annotations, so the
     # queue and the status filter read one indexed column.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNLABELLED)

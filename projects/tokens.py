@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 
 import spacy
 from django.conf import settings
+
+from projects.token_columns import SPACE, SPACY_AFTER, TokenColumns, tokenizer_key, unpack
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,13 @@ class Tokens:
     # Boundaries a span may use: those of tokens that are not whitespace.
     span_starts: frozenset[int]
     span_ends: frozenset[int]
+
+    @classmethod
+    def from_columns(cls, columns: TokenColumns) -> Tokens:
+        shown = [not flag & SPACE for flag in columns.flags]
+        return cls(tuple(columns.starts), tuple(columns.ends),
+                   tuple(bool(flag & SPACY_AFTER) for flag in columns.flags),
+                   frozenset(compress(columns.starts, shown)), frozenset(compress(columns.ends, shown)))
 
     def as_list(self, text: str) -> list[dict]:
         return [
@@ -82,8 +92,13 @@ def _cached(language: str, content_hash: str, text: str) -> Tokens:
 
 
 def tokens_for_document(document) -> Tokens:
-    """Tokens of a stored document; a hot document is tokenized once per process.
+    """Tokens of a stored document: those stored with it when the project's tokenizer packed them,
+    else tokenized, and a hot document only once per process.
 
-    Keyed by content hash, so the cache never serves tokens of edited text.
+    The cache is keyed by content hash, so it never serves tokens of edited text.
     """
-    return _cached(document.project.language, document.content_hash, document.text)
+    language = document.project.language
+    columns = unpack(document.tokens, tokenizer_key(language), document.text)
+    if columns is not None:
+        return Tokens.from_columns(columns)
+    return _cached(language, document.content_hash, document.text)

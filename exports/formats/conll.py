@@ -22,43 +22,52 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, compress
-from operator import add
 
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, SENT_START
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 
 from exports.formats.iob import (
-    BILUO, IOB2, TagError, detect_scheme, drop_overlaps, spans_to_tags, split_tag, tags_to_spans,
+    BILUO,
+    IOB2,
+    TagError,
+    detect_scheme,
+    drop_overlaps,
+    spans_to_tags,
+    split_tag,
+    tags_to_spans,
 )
 from exports.formats.spacy_docbin import _align, sentencizer_starts
 from exports.records import DocumentRecord, ExportStats, FormatError, SpanRecord
+from projects import token_columns
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINE = "-DOCSTART- -X- O O"  # spacy convert --converter ner splits documents on this exact line
-_ATTRS = [IDX, LENGTH, IS_PUNCT, IS_SPACE]
 
 
 def write_conll(
     records: Iterable[DocumentRecord], nlp: Language, scheme: str = IOB2, stats: ExportStats | None = None
 ) -> Iterator[str]:
-    """Yield the file line by line (each ending in a newline), streaming over ``records``.
+    """Yield the file document by document (each piece ends in a newline), streaming over ``records``.
 
     Of overlapping spans the longest (in code points) is kept, ties to the
     earliest; the others are counted in ``stats.dropped_overlaps``. ValueError
     names a span that is not on token boundaries or covers only whitespace.
+    A record's stored tokens (``record.tokens``, packed by ``nlp``'s language and
+    spaCy version) are used as they are; otherwise the text is tokenized.
     """
     if scheme not in (IOB2, BILUO):
         raise ValueError(f"CoNLL export writes {IOB2} or {BILUO} tags, not {scheme!r}")
     sentencizer = nlp.get_pipe("sentencizer") if "sentencizer" in nlp.pipe_names else Sentencizer()
     punct_chars = sentencizer.punct_chars
+    key = token_columns.tokenizer_key(nlp.lang)
     for record in records:
-        yield from _document_lines(record, nlp, punct_chars, scheme, stats)
+        yield _document_lines(record, nlp, key, punct_chars, scheme, stats)
 
 
 def _document_lines(
-    record: DocumentRecord, nlp: Language, punct_chars, scheme: str, stats: ExportStats | None
-) -> list[str]:
+    record: DocumentRecord, nlp: Language, key: str, punct_chars, scheme: str, stats: ExportStats | None
+) -> str:
     """One document's lines: what ``annotated_docs`` and iterating ``doc.sents`` give,
     computed from the Doc's arrays without making a spaCy Token per token.
 
@@ -67,30 +76,29 @@ def _document_lines(
     rules of ``spacy_docbin._fix_sentences``; tests compare both paths.
     """
     text = record.text
-    doc = nlp.make_doc(text)
-    n = len(doc)
-    columns = doc.to_array(_ATTRS)
-    firsts = columns[:, 0].tolist()
-    lasts = list(map(add, firsts, columns[:, 1].tolist()))
-    spans = [_token_range(doc, record, i, firsts, lasts) for i in range(len(record.spans))]
+    doc = None
+    columns = token_columns.unpack(record.tokens, key, text)
+    if columns is None:
+        doc = nlp.make_doc(text)
+        columns = token_columns.columns_of(doc)
+    n = len(columns)
+    firsts, lasts, flags = columns.starts, columns.ends, columns.flags
+    spans = [_token_range(record, i, firsts, lasts, nlp) for i in range(len(record.spans))]
     kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
     if stats is not None:
         stats.documents += 1
         stats.dropped_overlaps += len(dropped)
-    lines = [DOCSTART_LINE + "\n", "\n"]
     if not n:
-        return lines
-    puncts = columns[:, 2].tolist()
+        return DOCSTART_LINE + "\n\n"
     words = [text[i:j] for i, j in zip(firsts, lasts)]
-    starts = sentencizer_starts(words, puncts, punct_chars)  # starts[i]: token i begins a sentence
-    if doc.has_annotation("SENT_START"):  # the tokenizer set some; the sentencizer keeps them
+    starts = sentencizer_starts(words, columns.punct(), punct_chars)  # starts[i]: token i begins a sentence
+    if doc is not None and doc.has_annotation("SENT_START"):  # the tokenizer set some; the sentencizer keeps them
         for i, value in enumerate(doc.to_array(SENT_START).tolist()):
             if value:
                 starts[i] = value == 1
     if "\n" in text:  # a line break ends a sentence
-        spaces = columns[:, 3].tolist()
         for i in range(n - 1):
-            if spaces[i] and "\n" in words[i]:
+            if flags[i] & token_columns.SPACE and "\n" in words[i]:
                 if i > 0:
                     starts[i] = False
                 starts[i + 1] = True
@@ -99,8 +107,8 @@ def _document_lines(
             starts[i] = False
     # Whitespace tokens (" ", "\n\n") cannot be written, so tags are computed over
     # the visible tokens only; visible[i] counts those before token i.
-    shown = [not word.isspace() for word in words]
-    if all(shown):
+    shown = columns.visible()
+    if 0 not in shown:
         visible: Sequence[int] = range(n + 1)
     else:
         visible = [0, *accumulate(shown)]
@@ -119,17 +127,16 @@ def _document_lines(
     if len(" ".join(words).split()) != count:  # cannot happen with spaCy's tokenizers; never write a broken line
         word = next(word for word in words if len(word.split()) != 1)
         raise ValueError(f"document {record.id}: token {word!r} contains whitespace")
-    tokens = list(map("{} {}\n".format, words, spans_to_tags(ents, count, scheme)))
-    written = 0
-    for end in [*(visible[i] for i in range(1, n) if starts[i]), count]:  # sentence ends, in visible tokens
-        if end > written:
-            lines += tokens[written:end]
-            lines.append("\n")
-            written = end
-    return lines
+    if not count:
+        return DOCSTART_LINE + "\n\n"
+    lines = list(map("{} {}\n".format, words, spans_to_tags(ents, count, scheme)))
+    ends = {visible[i] for i in range(1, n) if starts[i]} - {0, count}  # sentence ends, in visible tokens
+    for end in sorted(ends, reverse=True):
+        lines.insert(end, "\n")
+    return DOCSTART_LINE + "\n\n" + "".join(lines) + "\n"
 
 
-def _token_range(doc, record: DocumentRecord, i: int, firsts: list[int], lasts: list[int]) -> tuple[int, int]:
+def _token_range(record: DocumentRecord, i: int, firsts: list[int], lasts: list[int], nlp: Language) -> tuple[int, int]:
     """``(first token, end token)`` of span ``i``: what ``doc.char_span(..., alignment_mode="strict")``
     finds, by bisection over the tokens' start and end offsets; ``_align``'s ValueError if none."""
     span = record.spans[i]
@@ -138,7 +145,7 @@ def _token_range(doc, record: DocumentRecord, i: int, firsts: list[int], lasts: 
     if (0 <= span.start < span.end <= len(record.text) and first < len(firsts) and firsts[first] == span.start
             and last < len(lasts) and lasts[last] == span.end):
         return first, last + 1
-    _align(doc, record, i)  # raises, naming the span
+    _align(nlp.make_doc(record.text), record, i)  # raises, naming the span
     raise AssertionError("unreachable: strict char_span found a span that bisection did not")
 
 

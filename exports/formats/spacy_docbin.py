@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy
 from spacy.attrs import IDX, IS_PUNCT, LENGTH, SENT_START
@@ -97,7 +97,7 @@ def annotated_docs(
         yield record, doc, spans
 
 
-def sentencizer_starts(words: list[str], puncts: list[int], punct_chars) -> list[bool]:
+def sentencizer_starts(words: list[str], puncts: Sequence[int], punct_chars) -> list[bool]:
     """The Sentencizer's starts over token texts and IS_PUNCT flags: token 0, and after a
     token in ``punct_chars`` the first that is neither punctuation nor in ``punct_chars``."""
     n = len(words)

@@ -6,6 +6,8 @@ from django.db import transaction
 
 from projects.errors import InvalidInput
 from projects.models import Document, Project
+from projects.token_columns import pack, tokenizer_key
+from projects.tokens import tokenizer_for
 
 
 def check_document_fields(i: int | None, text: object, meta: object) -> None:
@@ -18,12 +20,13 @@ def check_document_fields(i: int | None, text: object, meta: object) -> None:
 
 @transaction.atomic
 def do_create_documents(project: Project, items: Sequence[dict], *, acting_user=None) -> list[Document]:
-    """Create documents from ``{"text", "meta"?}`` items in one bulk write."""
+    """Create documents from ``{"text", "meta"?}`` items in one bulk write, with their tokens."""
     for i, item in enumerate(items):
         check_document_fields(i if len(items) > 1 else None, item.get("text"), item.get("meta"))
+    tokenizer, key = tokenizer_for(project.language), tokenizer_key(project.language)
     documents = [
         Document(project=project, text=item["text"], meta=item.get("meta") or {},
-                 content_hash=Document.hash_text(item["text"]))
+                 content_hash=Document.hash_text(item["text"]), tokens=pack(tokenizer(item["text"]), key))
         for item in items
     ]
     return Document.objects.bulk_create(documents, batch_size=1000)

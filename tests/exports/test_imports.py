@@ -13,10 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from exports.imports import _Aligner, _CopyWriter, _defaults, import_records, read_records
+from exports.imports import _CopyWriter, _defaults, _Tokenizer, import_records, read_records
+from exports.records import DocumentRecord, SpanRecord
+from projects import token_columns
 from projects.models import Annotation, Document, Job, Label, Relation, Span
-from projects.spans import SpanIn
-from projects.tokens import tokenize
+from projects.tokens import blank_pipeline, tokenize
 
 pytestmark = pytest.mark.django_db
 
@@ -601,20 +602,6 @@ ALIGNMENT_TEXTS = {
 }
 
 
-@pytest.mark.parametrize("language", ALIGNMENT_TEXTS)
-def test_token_boundaries_of_the_import_match_the_tokens_endpoint(language):
-    aligner = _Aligner(language)
-    aligner.tokens("warm up", [])
-    assert aligner.by_chunk is (language in {"en"})  # zh has its own tokenizer; ru, ar special cases with spaces
-    for _ in range(2):  # the first batch warms the import's pipeline; the second runs in a memory zone
-        with aligner.batch():
-            for text in ALIGNMENT_TEXTS[language]:
-                expected = tokenize(text, language)
-                every_offset = [SpanIn("0", i, i, "X") for i in range(len(text) + 1)]
-                got = aligner.tokens(text, every_offset)
-                assert (got.span_starts, got.span_ends) == (expected.span_starts, expected.span_ends), text
-
-
 # Texts where a special case (an emoticon) matches across whitespace and displaces one inside a chunk.
 CROSS_CHUNK_SPECIAL_CASES = {
     "en": "9a.m.;) :/:}\u2009Mass. \n 11p.m.\xa0Doin :-x\xa0Dont )-:\nMd. ",
@@ -623,27 +610,40 @@ CROSS_CHUNK_SPECIAL_CASES = {
 }
 
 
-@pytest.mark.parametrize("language, examples", [("en", 700), ("fr", 100), ("xx", 500), ("de", 150), ("nl", 150)])
-def test_span_boundaries_checked_by_chunk_agree_with_whole_text_tokenization(language, examples):
-    """Generated texts dense in the tokenizer's special cases, emoji, scripts and kinds of whitespace."""
+def _generated_texts(language: str, examples: int, rules) -> list[str]:
+    """Texts dense in the tokenizer's special cases, emoji, scripts and kinds of whitespace."""
     import random
 
-    aligner = _Aligner(language)
-    aligner.tokens("warm up", [])
-    assert aligner.by_chunk
     pieces = ["Zoë", "don't", "U.S.", "3.14", "$40", "e-mail", "http://x.co/a?b=1", "a@b.org", "(", ")", ".", ",",
               "“", "”", "'", '"', "-", "—", "🇷🇺", "👩‍👩‍👧", "习近平", "Москва", "e\u0301", "1990s", "...", "!!", "?",
-              "a.m.", "10km", "«", "»"] + sorted(key for key in aligner.nlp.tokenizer.rules if not key.isspace())
+              "a.m.", "10km", "«", "»"] + sorted(key for key in rules if not key.isspace())
     separators = [" ", " ", " ", "", "", "  ", "\t", "\n", "\xa0", "\u2009", " \n "]
     rng = random.Random(f"alignment-{language}")
-    texts = [CROSS_CHUNK_SPECIAL_CASES.get(language, "")] + [
+    return [CROSS_CHUNK_SPECIAL_CASES.get(language, "")] + [
         "".join(rng.choice(pieces) + rng.choice(separators) for _ in range(rng.randrange(1, 12)))
         for _ in range(examples)]
-    for text in texts:
-        expected = aligner.all_tokens(text)
-        every_offset = [SpanIn("0", i, i, "X") for i in range(len(text) + 1)]
-        got = aligner.tokens(text, every_offset)
-        assert (got.span_starts, got.span_ends) == (expected.span_starts, expected.span_ends), repr(text)
+
+
+@pytest.mark.parametrize("language, examples", [("en", 300), ("fr", 100), ("xx", 200), ("de", 100), ("zh", 20),
+                                                ("ar", 20), ("ru", 50)])
+def test_tokens_stored_by_the_import_are_those_of_the_project_tokenizer(language, examples):
+    """What the import packs and stores, read back, is exactly the shared pipeline's tokenization
+    (offsets, trailing spaces, IS_PUNCT, IS_SPACE), also inside the memory zone of later batches."""
+    tokenizer = _Tokenizer(language)
+    shared = blank_pipeline(language).tokenizer
+    texts = ALIGNMENT_TEXTS.get(language, []) + _generated_texts(language, examples, getattr(shared, "rules", None) or {})
+    texts = [text for text in texts if text]
+    for _ in range(2):  # the first batch warms the import's pipeline; the second runs in a memory zone
+        with tokenizer.batch():
+            for text in texts:
+                record = DocumentRecord(text=text, spans=[SpanRecord(0, 1, "X")])
+                got = tokenizer.tokenize(record)
+                expected_doc = shared(text)
+                assert token_columns.unpack(record.tokens, tokenizer.key, text) == token_columns.columns_of(
+                    expected_doc), repr(text)
+                expected = tokenize(text, language)
+                assert (got.starts, got.ends, got.spaces, got.span_starts, got.span_ends) == (
+                    expected.starts, expected.ends, expected.spaces, expected.span_starts, expected.span_ends), text
 
 
 COPIED = ((Document, _CopyWriter.DOCUMENT_FIELDS), (Annotation, _CopyWriter.ANNOTATION_FIELDS),
@@ -702,8 +702,10 @@ def peak_import_memory(project, importer, path, lines: int, tag: str) -> int:
     return peak
 
 
-def test_import_memory_does_not_grow_with_the_file(project, people, tmp_path):
-    """Peak Python memory for 20,000 lines stays within 1.5x that of 5,000 lines (batches of 500)."""
+def test_import_memory_does_not_grow_with_the_file(project, people, tmp_path, monkeypatch):
+    """Peak Python memory for 20,000 lines stays within 1.5x that of 5,000 lines (batches of 500,
+    the private spaCy pipeline reloaded every 2,000 documents instead of 50,000)."""
+    monkeypatch.setattr(_Tokenizer, "RELOAD_EVERY", 2_000)
     connection.force_debug_cursor = True  # as with DEBUG on: the query log must not keep every batch
     try:
         small = peak_import_memory(project, people["admin"], tmp_path / "small.txt", 5_000, "s")
@@ -716,14 +718,16 @@ def test_import_memory_does_not_grow_with_the_file(project, people, tmp_path):
 
 def test_spacy_vocabulary_of_an_import_stops_growing_after_the_first_batch():
     """Every line brings new words; after the first (warming) batch they are freed batch by batch."""
-    aligner = _Aligner("en")
+    tokenizer = _Tokenizer("en")
+    nlp = tokenizer.nlp
 
     def batch(n):
-        with aligner.batch():
+        with tokenizer.batch():
             for i in range(200):
-                aligner.all_tokens(f"Report {n}-{i} from Xq{n}z{i} mentions Zorblax{n * 1000 + i} twice.")
-        return len(aligner.nlp.vocab.strings)
+                tokenizer.tokenize(DocumentRecord(f"Report {n}-{i} from Xq{n}z{i} mentions Zorblax{n * 1000 + i} twice."))
+        return len(tokenizer.nlp.vocab.strings)
 
     after_first = batch(0)
     sizes = [batch(n) for n in range(1, 6)]
     assert sizes == [after_first] * 5
+    assert tokenizer.nlp is nlp  # not reloaded yet: the memory zones did it

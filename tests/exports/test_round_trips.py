@@ -143,3 +143,48 @@ def test_submitted_import_gives_the_importer_one_of_the_documents_places(
     assert set(documents.values_list("assignee_count", "status")) == {(1, "in_progress")}
     assert Assignment.objects.filter(project=project, annotator=people["admin"],
                                      submitted_at__isnull=False).count() == 3
+
+
+def test_exports_from_stored_tokens_are_the_bytes_of_tokenizing_again(
+        people, client_for, new_project, django_capture_on_commit_callbacks):
+    """Imported documents keep their tokens; the CoNLL export reads them and gives exactly
+    what tokenizing again gives (so does the DocBin export, which tokenizes: a Doc built from words
+    lacks the norms the tokenizer sets, which would change its string table): with the column
+    emptied, and with tokens some other spaCy packed."""
+    from projects import token_columns
+
+    client = client_for(people["admin"])
+    project = new_project("stored tokens")
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in JSONL).encode()
+    upload(django_capture_on_commit_callbacks, client, project, "in.jsonl", data, "jsonl", annotations_as="gold")
+    documents = Document.objects.filter(project=project)
+    key = token_columns.tokenizer_key("en")
+    for document in documents:
+        columns = token_columns.unpack(document.tokens, key, document.text)
+        assert columns is not None and len(columns) == len(spacy.blank("en").tokenizer(document.text))
+    stored = {fmt: export(client, project, fmt) for fmt in ("conll", "spacy")}
+
+    documents.update(tokens=None)
+    assert {fmt: export(client, project, fmt) for fmt in ("conll", "spacy")} == stored
+    # Tokens packed by another spaCy version (here: one token per text) are not used.
+    for document in documents:
+        one_token = token_columns.pack(spacy.blank("en").make_doc(document.text), key)
+        Document.objects.filter(pk=document.pk).update(tokens=one_token.replace(key.encode(), b"en/0.0.1"))
+    assert {fmt: export(client, project, fmt) for fmt in ("conll", "spacy")} == stored
+
+
+def test_documents_created_through_the_api_store_their_tokens(people, client_for, new_project):
+    from projects import token_columns
+    from projects.tokens import tokenize
+
+    client = client_for(people["admin"])
+    project = new_project("api tokens")
+    text = "Zoë 👩‍👩‍👧 met 叙利亚 officials in Paris-based U.S. offices."
+    response = client.post(f"/api/v1/projects/{project.pk}/documents/", {"text": text}, format="json")
+    assert response.status_code == 201, response.json()
+    document = Document.objects.get(project=project)
+    columns = token_columns.unpack(document.tokens, token_columns.tokenizer_key("en"), text)
+    expected = tokenize(text, "en")
+    assert (tuple(columns.starts), tuple(columns.ends)) == (expected.starts, expected.ends)
+    tokens = client.get(f"/api/v1/projects/{project.pk}/documents/{document.pk}/tokens/").json()["tokens"]
+    assert [t["text"] for t in tokens] == [text[s:e] for s, e in zip(expected.starts, expected.ends)]

@@ -297,6 +297,7 @@ def test_export_then_import_keeps_entities(nlp):
 
 
 def test_writer_output_feeds_the_reader_line_by_line(nlp):
-    lines = write_conll([record("Rome.", ("Rome", "GPE"))], nlp)
-    [(line, doc)] = read_conll(lines)
+    pieces = list(write_conll([record("Rome.", ("Rome", "GPE")), record("Oslo.")], nlp))
+    assert len(pieces) == 2 and all(piece.endswith("\n\n") for piece in pieces)  # one per document
+    [(line, doc), _] = read_conll("".join(pieces).splitlines(keepends=True))
     assert (line, doc.text, doc.spans) == (3, "Rome .", [SpanRecord(0, 4, "GPE")])

@@ -14,7 +14,7 @@ from exports.formats.conll import DOCSTART_LINE, write_conll
 from exports.formats.iob import BILUO, IOB2, spans_to_tags
 from exports.formats.spacy_docbin import _sentencize, annotated_docs
 from exports.records import DocumentRecord, ExportStats, SpanRecord
-from tests.exports.formats.test_properties import LABELS, SETTINGS, texts
+from tests.exports.formats.test_properties import LABELS, SETTINGS, texts, with_stored_tokens
 
 
 def reference_conll(records, nlp, scheme=IOB2, stats=None):
@@ -49,7 +49,7 @@ def reference_conll(records, nlp, scheme=IOB2, stats=None):
 def outcome(writer, records, nlp, scheme):
     stats = ExportStats()
     try:
-        return list(writer(records, nlp, scheme=scheme, stats=stats)), stats
+        return "".join(writer(records, nlp, scheme=scheme, stats=stats)), stats
     except ValueError as exc:
         return str(exc), stats
 
@@ -83,7 +83,9 @@ def test_fast_conll_gives_the_lines_of_the_spacy_doc_path(text, data, scheme, na
         span = doc[min(a, b):max(a, b) + 1]
         spans.append(SpanRecord(span.start_char, span.end_char, data.draw(st.sampled_from(LABELS))))
     records = [DocumentRecord(text=text, spans=spans, id=3), DocumentRecord(text=text + " Next. one", id=4)]
-    assert outcome(write_conll, records, nlp, scheme) == outcome(reference_conll, records, nlp, scheme)
+    expected = outcome(reference_conll, records, nlp, scheme)
+    assert outcome(write_conll, records, nlp, scheme) == expected
+    assert outcome(write_conll, with_stored_tokens(records, nlp), nlp, scheme) == expected
 
 
 @pytest.mark.parametrize("text", [
@@ -95,7 +97,9 @@ def test_fast_conll_matches_on_tricky_sentences(nlp, text):
     spans = [SpanRecord(t.idx, t.idx + len(t), "PER") for t in doc if t.is_title or t.is_punct]
     records = [DocumentRecord(text=text, spans=spans, id=1)]
     for scheme in (IOB2, BILUO):
-        assert outcome(write_conll, records, nlp, scheme) == outcome(reference_conll, records, nlp, scheme)
+        expected = outcome(reference_conll, records, nlp, scheme)
+        assert outcome(write_conll, records, nlp, scheme) == expected
+        assert outcome(write_conll, with_stored_tokens(records, nlp), nlp, scheme) == expected
 
 
 @SETTINGS
@@ -104,7 +108,9 @@ def test_fast_conll_accepts_and_refuses_the_same_char_offsets(nlp, text, data):
     offsets = st.integers(-1, len(text) + 1)
     spans = [SpanRecord(a, b, "ORG") for a, b in data.draw(st.lists(st.tuples(offsets, offsets), max_size=3))]
     records = [DocumentRecord(text=text, spans=spans, id=9)]
-    assert outcome(write_conll, records, nlp, IOB2) == outcome(reference_conll, records, nlp, IOB2)
+    expected = outcome(reference_conll, records, nlp, IOB2)
+    assert outcome(write_conll, records, nlp, IOB2) == expected
+    assert outcome(write_conll, with_stored_tokens(records, nlp), nlp, IOB2) == expected
 
 
 @SETTINGS

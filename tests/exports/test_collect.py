@@ -1,0 +1,64 @@
+"""Collecting records from the database: streamed, read ahead on PostgreSQL, and left tidy."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from exports.collect import _read_ahead, collect_records
+from exports.imports import analyze_imported_tables, import_records, read_records
+from projects.models import Document
+
+pytestmark = pytest.mark.django_db
+
+
+def gold_lines(count: int) -> bytes:
+    return "".join(f'{{"text": "Homs report {n} 🙂.", "spans": [{{"start": 0, "end": 4, "label": "GPE"}}]}}\n'
+                   for n in range(count)).encode()
+
+
+def read_ahead_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "export-read-ahead"]
+
+
+def test_read_ahead_gives_every_record_in_order_and_tidies_up_when_left_early(project, people, postgres, tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_bytes(gold_lines(2500))
+    with open(path, "rb") as raw:
+        import_records(project, read_records("jsonl", raw, "en"), importer=people["admin"], annotations_as="gold")
+    records = list(collect_records(project, batch_size=100))
+    assert [r.id for r in records] == sorted(Document.objects.filter(project=project, status="reviewed")
+                                             .values_list("pk", flat=True))
+    assert {(r.text[0:4], len(r.spans), r.spans[0].label) for r in records} == {("Homs", 1, "GPE")}
+
+    stream = collect_records(project, batch_size=100)
+    first = [next(stream) for _ in range(5)]
+    assert [r.id for r in first] == [r.id for r in records[:5]]
+    assert read_ahead_threads()
+    stream.close()
+    assert not read_ahead_threads()
+    with connection.cursor() as cursor:  # the connection and the transaction carry on
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone() == (0,)  # every server-side cursor closed
+
+
+def test_a_failure_while_reading_ahead_reaches_the_reader(postgres):
+    def rows():
+        yield (1,)
+        raise RuntimeError("the stream broke")
+
+    stream = _read_ahead(rows(), "default", batch=1)
+    assert next(stream) == (1,)
+    with pytest.raises(RuntimeError, match="the stream broke"):
+        next(stream)
+    assert not read_ahead_threads()
+
+
+def test_statistics_are_refreshed_after_a_large_import(project, postgres):
+    Document.objects.bulk_create(Document(project=project, text=f"t{n}", content_hash=str(n)) for n in range(3000))
+    analyze_imported_tables()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Document._meta.db_table])
+        assert cursor.fetchone()[0] >= 3000
