@@ -7,16 +7,14 @@ a 403. Staff act as admins of every project.
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from projects.models import Document, Job, Membership, Project, Suggestion
 from projects.roles import Role
-
-
-def _with_role(queryset, user):
-    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
-    return queryset.annotate(user_role=Subquery(role))
 
 
 def visible_projects(user):
@@ -44,21 +42,77 @@ def check_role(role: Role | None, need: Role, what: str = "project") -> Role:
 
 
 def access_project(user, project_id, need: Role = Role.ANNOTATOR) -> tuple[Project, Role]:
-    project = _with_role(Project.objects.filter(pk=project_id), user).first()
-    if project is None:
+    row = _fetch_one(_sql()["project"], [user.pk, _id(project_id)])
+    if row is None:
         raise NotFound("No such project.")
+    project = _load(Project, row)
+    project.user_role = row[-1]
     return project, check_role(role_in(project, user), need)
 
 
 def access_document(user, document_id, need: Role = Role.ANNOTATOR) -> tuple[Document, Role]:
-    role = Membership.objects.filter(project=OuterRef("project_id"), user=user).values("role")[:1]
-    document = (
-        Document.objects.select_related("project").filter(pk=document_id).annotate(user_role=Subquery(role)).first()
-    )
-    if document is None:
+    row = _fetch_one(_sql()["document"], [user.pk, _id(document_id)])
+    if row is None:
         raise NotFound("No such document.")
-    document.project.user_role = document.user_role
-    return document, check_role(role_in(document.project, user), need, what="document")
+    document = _load(Document, row)
+    document.project = project = _load(Project, row[len(Document._meta.concrete_fields):])
+    project.user_role = row[-1]
+    return document, check_role(role_in(project, user), need, what="document")
+
+
+# The two loaders every annotating request runs, as SQL that SQLite and PostgreSQL both read: the ORM
+# spends over a millisecond of CPU compiling their join and role subquery on each request, this a tenth
+# of it. Rows become model instances with the converters the ORM would apply (_load).
+
+@cache
+def _sql() -> dict[str, str]:
+    q = connection.ops.quote_name
+
+    def columns(model, alias):
+        return ", ".join(f"{alias}.{q(field.column)}" for field in model._meta.concrete_fields)
+
+    project, document = q(Project._meta.db_table), q(Document._meta.db_table)
+    role = (f"(SELECT m.{q('role')} FROM {q(Membership._meta.db_table)} m "
+            f"WHERE m.{q('project_id')} = p.{q('id')} AND m.{q('user_id')} = %s)")
+    return {
+        "project": f"SELECT {columns(Project, 'p')}, {role} FROM {project} p WHERE p.{q('id')} = %s",
+        "document": f"SELECT {columns(Document, 'd')}, {columns(Project, 'p')}, {role} FROM {document} d "
+                    f"INNER JOIN {project} p ON p.{q('id')} = d.{q('project_id')} WHERE d.{q('id')} = %s",
+    }
+
+
+@cache
+def _converters(model) -> list[tuple[str, object, list]]:
+    """Per concrete field: its attribute name, its column expression and the ORM's converters for it."""
+    out = []
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
+        out.append((field.attname, column,
+                    connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+    return out
+
+
+def _load(model, row):
+    names, values = [], []
+    for (name, column, converters), value in zip(_converters(model), row, strict=False):
+        for converter in converters:
+            value = converter(value, column, connection)
+        names.append(name)
+        values.append(value)
+    return model.from_db(connection.alias, names, values)
+
+
+def _fetch_one(sql: str, params: list):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)  # the role subquery's user first, then the id
+        return cursor.fetchone()
+
+
+def _id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound("No such object.") from None
 
 
 def access_suggestion(user, suggestion_id, need: Role = Role.ANNOTATOR) -> Suggestion:

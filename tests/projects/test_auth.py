@@ -79,6 +79,23 @@ def test_invalid_token_gets_401(people):
     assert response.json()["detail"] == "Invalid token."
 
 
+def test_token_of_a_deactivated_user_gets_401_and_a_deleted_token_too(project, people):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=people["annotator"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(f"/api/v1/projects/{project.pk}/").json()["role"] == "annotator"
+    people["annotator"].is_active = False
+    people["annotator"].save()
+    response = client.get(f"/api/v1/projects/{project.pk}/")
+    assert response.status_code == 401 and response.json()["detail"] == "User inactive or deleted."
+    people["annotator"].is_active = True
+    people["annotator"].save()
+    token.delete()
+    assert client.get(f"/api/v1/projects/{project.pk}/").status_code == 401
+
+
 def test_session_user_can_read_the_api(project, people):
     client = APIClient(enforce_csrf_checks=True)
     assert client.login(username="annotator", password="pw-annotator")
