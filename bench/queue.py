@@ -1,16 +1,18 @@
 """Queue benchmark: concurrent annotators doing next -> PUT -> submit over real HTTP against gunicorn on PostgreSQL.
 
     .venv/bin/python bench/queue.py [--users 50] [--duration 60] [--documents 100000] [--k 2]
-                                    [--workers 3] [--threads 4] [--think 0] [--keep]
+                                    [--workers 3] [--threads 4] [--think 0] [--keep | --reuse DATABASE]
 
 It creates a throwaway PostgreSQL database (``annotator_bench_queue_<pid>`` on
 the server of DATABASE_URL, default postgres://postgres@127.0.0.1:5432),
 migrates it, and creates through the actions a project with
 ``annotators_per_document = k``, ``--documents`` one-sentence documents and
-``--users`` annotators with API tokens. It serves that with gunicorn
-(``--workers`` processes of ``--threads`` threads, DEBUG off, persistent
-connections) and runs ``--users`` threads, each an annotator with a
-keep-alive HTTP session, for ``--duration`` seconds:
+``--users`` annotators with API tokens (``--reuse`` runs again on a database
+a ``--keep`` run left). It serves that with gunicorn (``--workers`` processes
+of ``--threads`` threads, DEBUG off, persistent connections) and runs
+``--users`` threads, each an annotator with a keep-alive HTTP connection of
+its own (``http.client``: the clients share the machine with the server, so
+they are kept light), for ``--duration`` seconds:
 
     GET  /api/v1/projects/{id}/next/            -> a document (its tokens give a span)
     PUT  /api/v1/documents/{id}/annotation/     one span, in progress, version 0
@@ -22,14 +24,19 @@ then latency is mostly waiting in gunicorn's queue (users / throughput).
 
 Printed: requests per second, p50 / p95 / p99 latency per endpoint (client
 side, queueing in gunicorn included), errors (anything but 200, and 204 from
-/next/; must be zero), and afterwards, from the database, that no document has
-more than k annotators, that every document's assignee_count equals its
-assignments, and how many documents reached k submissions.
+/next/; must be zero), the CPU time per request of gunicorn, PostgreSQL's
+backends of the bench database, the clients and the whole machine (Linux
+/proc; what other processes took shows how idle the machine was), and
+afterwards, from the database, that no document has more than k annotators,
+that every document's assignee_count equals its assignments, and how many
+documents reached k submissions.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import random
 import socket
@@ -102,8 +109,23 @@ for start in range(0, {documents}, 5000):
 print(json.dumps({{"project": project.pk, "tokens": tokens}}))
 """
     out = subprocess.run([PYTHON, "-c", script], cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True)
-    import json
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
+
+def reused(env: dict, users: int) -> dict:
+    """The project, k and the first ``users`` annotators' tokens of a database a --keep run left."""
+    script = f"""
+import json, django
+django.setup()
+from rest_framework.authtoken.models import Token
+from projects.models import Project
+project = Project.objects.get(name="Queue bench")
+tokens = [t.key for t in sorted(Token.objects.filter(user__username__regex=r"^bench-[0-9]+$").select_related("user"),
+                                key=lambda t: int(t.user.username.split("-")[1]))][:{users}]
+print(json.dumps({{"project": project.pk, "k": project.annotators_per_document, "tokens": tokens,
+                  "documents": project.documents.count()}}))
+"""
+    out = subprocess.run([PYTHON, "-c", script], cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -127,47 +149,122 @@ print(json.dumps(dict(most_holders=most_holders, most_annotators=most_annotators
                       complete=complete, submitted=submitted)))
 """
     out = subprocess.run([PYTHON, "-c", script], cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True)
-    import json
-
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def annotate(base: str, project: int, token: str, stop_at: float, record, errors, think: float = 0) -> None:
-    import requests
+    """One annotator: a keep-alive connection of its own (http.client: the clients share the cores with the
+    server, so they should cost it as little as they can)."""
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    connection = http.client.HTTPConnection(host, port, timeout=60)
 
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
-
-    def call(name, method, url, **kwargs):
+    def call(name, method, url, body=None):
+        nonlocal connection
         if think:
             time.sleep(think)
         started = time.perf_counter()
-        response = session.request(method, base + url, timeout=60, **kwargs)
+        try:
+            connection.request(method, url, body=None if body is None else json.dumps(body), headers=headers)
+            response = connection.getresponse()
+            status, payload = response.status, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            record(name, time.perf_counter() - started)
+            errors.append(f"{name}: {exc!r}")
+            connection.close()
+            connection = http.client.HTTPConnection(host, port, timeout=60)
+            return None
         record(name, time.perf_counter() - started)
-        ok = response.status_code == 200 or (name == "next" and response.status_code == 204)
+        ok = status == 200 or (name == "next" and status == 204)
         if not ok:
-            errors.append(f"{name} {response.status_code}: {response.text[:200]}")
-        return response if ok else None
+            errors.append(f"{name} {status}: {payload[:200]!r}")
+            return None
+        return json.loads(payload) if status == 200 else {}
 
     if think:
         time.sleep(random.uniform(0, think))  # people do not all start on the same millisecond
     while time.monotonic() < stop_at:
-        response = call("next", "GET", f"/api/v1/projects/{project}/next/")
-        if response is None or response.status_code == 204:
-            if response is None:
-                time.sleep(0.1)
-                continue
+        bundle = call("next", "GET", f"/api/v1/projects/{project}/next/")
+        if bundle is None:
+            time.sleep(0.1)
+            continue
+        if not bundle:  # 204: nothing left for this annotator
             return
-        bundle = response.json()
         document = bundle["document"]["id"]
         word = next(t for t in bundle["tokens"] if t["text"] == "Aleppo")
         span = [{"id": 1, "start": word["start"], "end": word["end"], "label": "GPE"}]
         version = bundle["annotation"]["version"]
         url = f"/api/v1/documents/{document}/annotation/"
-        saved = call("put", "PUT", url, json={"spans": span, "version": version, "status": "in_progress"})
+        saved = call("put", "PUT", url, {"spans": span, "version": version, "status": "in_progress"})
         if saved is None:
             continue
-        call("submit", "PUT", url, json={"spans": span, "version": saved.json()["version"], "status": "submitted"})
+        call("submit", "PUT", url, {"spans": span, "version": saved["version"], "status": "submitted"})
+    connection.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) so far, from /proc; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core spent not idle since boot (/proc/stat), all processes together."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(master: int) -> list[int]:
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as f:
+            return [master, *map(int, f.read().split())]
+    except OSError:
+        return [master]
+
+
+def postgres_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving ``database`` on this machine (their titles name it)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    title = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {database} " in title:
+                pids.append(int(entry))
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of the server (gunicorn), PostgreSQL, this client process and the whole machine over a window.
+
+    Per process, so a PostgreSQL backend that starts during the window counts from zero."""
+
+    def __init__(self, master: int, database: str):
+        self.master, self.database = master, database
+        self.available = os.path.exists("/proc/stat")
+
+    def read(self) -> dict:
+        if not self.available:
+            return {}
+        return {"server": {pid: cpu_seconds(pid) for pid in server_pids(self.master)},
+                "postgres": {pid: cpu_seconds(pid) for pid in postgres_pids(self.database)},
+                "client": sum(os.times()[:2]), "machine": machine_busy_seconds()}
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        spent = {key: after[key] - before[key] for key in ("client", "machine")}
+        for key in ("server", "postgres"):
+            spent[key] = sum(seconds - before[key].get(pid, 0.0) for pid, seconds in after[key].items())
+        spent["processes"] = len(after["postgres"])
+        return spent
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -185,21 +282,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--think", type=float, default=0, help="seconds each annotator waits before a request")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="DATABASE",
+                        help="run on a database a --keep run left (its project and annotators; not dropped)")
     args = parser.parse_args()
 
-    name = f"annotator_bench_queue_{os.getpid()}"
+    name = args.reuse or f"annotator_bench_queue_{os.getpid()}"
     env = {**os.environ, "DATABASE_URL": database_url(name), "DJANGO_SETTINGS_MODULE": "annotator.settings",
            "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench-only-not-secret", "ALLOWED_HOSTS": "127.0.0.1",
            "DATABASE_CONN_MAX_AGE": "600", "LOG_LEVEL": "ERROR", "ANNOTATOR_VAR_DIR": tempfile.mkdtemp(),
            "DJANGO_STATIC_ROOT": tempfile.mkdtemp()}
     env.pop("CELERY_BROKER_URL", None)
-    run_sql(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        run_sql(f'CREATE DATABASE "{name}"')
     server = None
     try:
         started = time.perf_counter()
-        seeded = seed(env, args.users, args.documents, args.k)
-        print(f"seeded {args.documents:,} documents, {args.users} annotators, k={args.k} "
-              f"in {time.perf_counter() - started:.0f} s")
+        if args.reuse:
+            seeded = reused(env, args.users)
+            print(f"reusing {name}: {seeded['documents']:,} documents, {len(seeded['tokens'])} annotators, "
+                  f"k={seeded['k']}")
+        else:
+            seeded = seed(env, args.users, args.documents, args.k)
+            print(f"seeded {args.documents:,} documents, {args.users} annotators, k={args.k} "
+                  f"in {time.perf_counter() - started:.0f} s")
         port = free_port()
         server = subprocess.Popen(
             [str(Path(PYTHON).parent / "gunicorn"), "annotator.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -232,7 +337,9 @@ def main() -> None:
             with lock:
                 timings[endpoint].append(seconds)
 
+        meter = CpuMeter(server.pid, name)
         stop_at = time.monotonic() + args.duration
+        cpu_before = meter.read()
         begun = time.perf_counter()
         threads = [threading.Thread(target=annotate, args=(base, seeded["project"], token, stop_at, record, errors, args.think))
                    for token in seeded["tokens"]]
@@ -241,6 +348,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - begun
+        cpu_after = meter.read()
 
         total = sum(len(v) for v in timings.values())
         print(f"{args.users} annotators for {elapsed:.1f} s on {os.cpu_count()} cores "
@@ -252,14 +360,23 @@ def main() -> None:
             if values:
                 print(f"{endpoint:8} {len(values):>8,} {1000 * statistics.median(values):>8.1f} "
                       f"{1000 * percentile(values, 95):>8.1f} {1000 * percentile(values, 99):>8.1f}")
+        if cpu_after and total:
+            spent = CpuMeter.spent(cpu_before, cpu_after)
+            others = spent["machine"] - spent["server"] - spent["postgres"] - spent["client"]
+            per = {key: 1000 * spent[key] / total for key in ("server", "postgres", "client", "machine")}
+            print(f"CPU per request: gunicorn {per['server']:.1f} ms, PostgreSQL {per['postgres']:.1f} ms "
+                  f"({spent['processes']} backends), clients {per['client']:.1f} ms; whole machine "
+                  f"{per['machine']:.1f} ms, of which other processes {1000 * others / total:.1f} ms; "
+                  f"busy {spent['machine'] / elapsed:.2f} of {os.cpu_count()} cores")
         for error in errors[:10]:
             print("error:", error)
-        figures = check(env, seeded["project"], args.k)
-        print(f"documents with k={args.k} submissions: {figures['complete']:,}; submitted annotations: "
+        k = seeded.get("k", args.k)
+        figures = check(env, seeded["project"], k)
+        print(f"documents with k={k} submissions: {figures['complete']:,}; submitted annotations: "
               f"{figures['submitted']:,}; most holders of a document: {figures['most_holders']}, most annotators: "
               f"{figures['most_annotators']}; documents whose count disagrees with their assignments: "
               f"{figures['miscounted']}")
-        ok = not errors and figures["most_holders"] <= args.k and figures["most_annotators"] <= args.k \
+        ok = not errors and figures["most_holders"] <= k and figures["most_annotators"] <= k \
             and not figures["miscounted"]
         print("OK: no document exceeds k annotators, zero errors" if ok else "FAILED")
         if not ok:
@@ -268,7 +385,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        if not args.keep:
+        if not args.keep and not args.reuse:
             run_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
