@@ -14,7 +14,7 @@ as a subprocess with the same environment, and imports the file the way the
 API does: ``exports.views.start_import`` stores the upload and queues
 ``exports.run_import`` on commit; the worker runs it: every span checked for
 bounds, label, overlap and alignment with the project language's spaCy
-tokens (see ``exports.imports._Aligner``), rows written with ``COPY``, all in
+tokens (see ``exports.imports._Tokenizer``, which also packs the tokens stored with each document), rows written with ``COPY``, all in
 one transaction. It prints documents, spans, wall seconds (from queueing to
 the job row saying succeeded), documents per second, and the worker's peak
 RSS (``VmHWM`` in ``/proc/<pid>/status``; a fresh worker per size, so each

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import queue
 import threading
 from itertools import groupby, islice
+from operator import itemgetter
 
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -30,13 +31,13 @@ def collect_records(project: Project, *, source: str = "gold", split: str | None
                     batch_size: int = 2000) -> Iterator[DocumentRecord]:
     """Yield one record per (document, annotation) in document order, reading ``batch_size`` rows at a time.
 
-    Three queries, each streamed (a server-side cursor on PostgreSQL) in the
-    same (document id, annotation id) order: the annotations with their
-    documents, their spans and their relations, merged here as they arrive;
-    label names and usernames come from two small ones.
+    The annotations with their documents are streamed (a server-side cursor on
+    PostgreSQL); for each batch of them, their spans and relations come from
+    one indexed query each, so nothing is sorted or held beyond a batch.
+    Label names and usernames come from two small queries, not joined into
+    every row. On PostgreSQL the next batch is read while this one is written.
     """
     annotations = annotations_for(project, source)
-    # Names of labels and people from two small queries, not joined into every row.
     label_names = _Names(lambda: Label.objects.filter(project=project).values_list("pk", "name"))
     keep_annotator = source == "submitted"
     usernames = dict(get_user_model().objects.filter(pk__in=annotations.values("annotator_id"))
@@ -46,65 +47,76 @@ def collect_records(project: Project, *, source: str = "gold", split: str | None
         .values_list("id", "document_id", "document__text", "document__meta", "document__tokens", "annotator_id")
         .iterator(chunk_size=batch_size)
     )
-    spans = (
-        Span.objects.filter(annotation__in=annotations)
-        .order_by("annotation__document_id", "annotation_id", "start", "end", "id")
-        .values_list("annotation__document_id", "annotation_id", "id", "start", "end", "label_id")
-        .iterator(chunk_size=batch_size * 8)
-    )
-    relations = (
-        Relation.objects.filter(annotation__in=annotations)
-        .order_by("annotation__document_id", "annotation_id", "id")
-        .values_list("annotation__document_id", "annotation_id", "head_id", "tail_id", "label_id")
-        .iterator(chunk_size=batch_size * 2)
-    )
-    wanted = None
     if split is not None:
         seed, train, dev = project.split_seed, project.split_train, project.split_dev
-        wanted = lambda document_id: split_of(document_id, seed, train, dev) == split  # noqa: E731
+        rows = (row for row in rows if split_of(row[1], seed, train, dev) == split)
+    batches = _with_spans_and_relations(rows, batch_size, annotations.db)
     if connections[annotations.db].vendor == "postgresql":
-        rows, spans, relations = (_read_ahead(stream, annotations.db) for stream in (rows, spans, relations))
-    span_rows, relation_rows = _grouped(spans), _grouped(relations)
-    next_spans, next_relations = next(span_rows, None), next(relation_rows, None)
-    for annotation_id, document_id, text, meta, tokens, annotator_id in rows:
-        key = (document_id, annotation_id)
-        # Groups sort by the same key; skip any of an annotation added after the first query ran.
-        while next_spans is not None and next_spans[0] < key:
-            next_spans = next(span_rows, None)
-        while next_relations is not None and next_relations[0] < key:
-            next_relations = next(relation_rows, None)
-        own_spans = own_relations = ()
-        if next_spans is not None and next_spans[0] == key:
-            own_spans = next_spans[1]
-            next_spans = next(span_rows, None)
-        if next_relations is not None and next_relations[0] == key:
-            own_relations = next_relations[1]
-            next_relations = next(relation_rows, None)
-        if wanted is not None and not wanted(document_id):
-            continue
-        index = {span_id: i for i, (span_id, *_rest) in enumerate(own_spans)}
-        yield DocumentRecord(
-            text=text,
-            meta=meta or {},
-            spans=[SpanRecord(start, end, label_names[label]) for _, start, end, label in own_spans],
-            relations=[RelationRecord(index[h], index[t], label_names[label]) for h, t, label in own_relations],
-            id=document_id,
-            annotator=usernames.get(annotator_id) if keep_annotator else None,
-            tokens=tokens,
-        )
+        batches = _read_ahead(batches, annotations.db)
+    for batch, spans_of, relations_of in batches:
+        for annotation_id, document_id, text, meta, tokens, annotator_id in batch:
+            own_spans = spans_of.get(annotation_id, ())
+            index = {span_id: i for i, (span_id, *_rest) in enumerate(own_spans)}
+            yield DocumentRecord(
+                text=text,
+                meta=meta or {},
+                spans=[SpanRecord(start, end, label_names[label]) for _, start, end, label in own_spans],
+                relations=[RelationRecord(index[h], index[t], label_names[label])
+                           for h, t, label in relations_of.get(annotation_id, ())],
+                id=document_id,
+                annotator=usernames.get(annotator_id) if keep_annotator else None,
+                tokens=tokens,
+            )
 
 
-def _read_ahead(rows: Iterator[tuple], using: str, batch: int = 1000) -> Iterator[tuple]:
-    """``rows`` (a not yet started queryset iterator), fetched a batch or two ahead on a thread of its own.
+def _with_spans_and_relations(rows: Iterator[tuple], batch_size: int, using: str) -> Iterator[tuple[list, dict, dict]]:
+    """``(rows, spans by annotation id, relations by annotation id)`` per batch of annotation rows."""
+    spans = Span.objects.using(using).order_by("annotation_id", "start", "end", "id")
+    relations = Relation.objects.using(using).order_by("annotation_id", "id")
+    span_columns = ("annotation_id", "id", "start", "end", "label_id")
+    relation_columns = ("annotation_id", "head_id", "tail_id", "label_id")
+    postgres = connections[using].vendor == "postgresql"
+    while batch := list(islice(rows, batch_size)):
+        ids = [row[0] for row in batch]
+        if postgres:  # one array parameter rather than a statement with thousands of placeholders
+            span_rows = _rows_of_annotations(spans, span_columns, ids, using)
+            relation_rows = _rows_of_annotations(relations, relation_columns, ids, using)
+        else:
+            span_rows = spans.filter(annotation_id__in=ids).values_list(*span_columns)
+            relation_rows = relations.filter(annotation_id__in=ids).values_list(*relation_columns)
+        yield batch, _by_annotation(span_rows), _by_annotation(relation_rows)
 
-    While the export works on one batch, PostgreSQL's sorting and sending of the
-    next overlaps it instead of following it. The thread uses the caller's
-    connection (psycopg's connections serialise their users), so it reads in the
-    caller's transaction and snapshot.
+
+def _by_annotation(rows) -> dict[int, list[tuple]]:
+    """Rows sorted by annotation id (their first column) -> {annotation id: [the rest of each row]}."""
+    return {annotation_id: [row[1:] for row in group] for annotation_id, group in groupby(rows, _first)}
+
+
+def _rows_of_annotations(queryset, columns: tuple[str, ...], ids: list[int], using: str) -> list[tuple]:
+    """``queryset``'s ``columns`` for the annotations ``ids``, in its order, as ``= ANY(%s)`` (PostgreSQL)."""
+    model = queryset.model
+    order = ", ".join(connections[using].ops.quote_name(model._meta.get_field(name).column)
+                      for name in queryset.query.order_by)
+    names = ", ".join(connections[using].ops.quote_name(model._meta.get_field(name).column) for name in columns)
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT {names} FROM {connections[using].ops.quote_name(model._meta.db_table)} "
+                       f"WHERE annotation_id = ANY(%s) ORDER BY {order}", [ids])
+        return cursor.fetchall()
+
+
+def _read_ahead(items: Iterator, using: str, depth: int = 2) -> Iterator:
+    """``items`` (a generator of database reads, not yet started), produced up to ``depth`` ahead
+    on a thread of its own.
+
+    While the export writes one batch, PostgreSQL finds and sends the next
+    instead of waiting for it. The thread uses the caller's connection
+    (psycopg's connections serialise their users), so it reads in the caller's
+    transaction.
     """
     wrapper = connections[using]
-    ready: queue.Queue = queue.Queue(maxsize=2)
+    ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    done = object()
 
     def put(item) -> None:
         while not stop.is_set():
@@ -117,31 +129,31 @@ def _read_ahead(rows: Iterator[tuple], using: str, batch: int = 1000) -> Iterato
     def produce() -> None:
         connections[using] = wrapper
         try:
-            while not stop.is_set():
-                chunk = list(islice(rows, batch))
-                put(chunk)
-                if not chunk:
+            for item in items:
+                put(item)
+                if stop.is_set():
                     return
+            put(done)
         except BaseException as exc:  # handed to the reader, which raises it
             put(exc)
         finally:
-            rows.close()  # the server-side cursor, closed where it was used
+            items.close()  # a server-side cursor is closed where it was used
 
     wrapper.inc_thread_sharing()
     thread = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
     thread.start()
     try:
-        while True:
-            chunk = ready.get()
-            if isinstance(chunk, BaseException):
-                raise chunk
-            if not chunk:
-                return
-            yield from chunk
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
         stop.set()
         thread.join()
         wrapper.dec_thread_sharing()
+
+
+_first = itemgetter(0)
 
 
 class _Names(dict):
@@ -154,13 +166,3 @@ class _Names(dict):
     def __missing__(self, key):
         self.update(self.load())
         return dict.__getitem__(self, key)
-
-
-def _grouped(rows) -> Iterator[tuple[tuple[int, int], list[tuple]]]:
-    """``((document id, annotation id), [rest of each row])`` per run of rows sharing that key."""
-    for key, group in groupby(rows, key=_key):
-        yield key, [row[2:] for row in group]
-
-
-def _key(row: tuple) -> tuple[int, int]:
-    return row[0], row[1]

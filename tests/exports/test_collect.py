@@ -49,7 +49,7 @@ def test_a_failure_while_reading_ahead_reaches_the_reader(postgres):
         yield (1,)
         raise RuntimeError("the stream broke")
 
-    stream = _read_ahead(rows(), "default", batch=1)
+    stream = _read_ahead(rows(), "default")
     assert next(stream) == (1,)
     with pytest.raises(RuntimeError, match="the stream broke"):
         next(stream)
