@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import queue
 import threading
+from collections.abc import Iterator
 from itertools import groupby, islice
 from operator import itemgetter
 
