@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from projects.errors import InvalidInput
-from projects.models import Document, Membership, Project
+from projects.models import Document, Membership, Project, Span, Suggestion
 from projects.roles import Role
 from projects.tokens import is_known_language
 
@@ -48,10 +48,22 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
                 f"allow_overlapping_spans: {overlapping} stored annotations have overlapping spans; fix them first",
                 code="overlaps_exist",
             )
+    language_changed = "language" in fields and fields["language"] != project.language
+    if language_changed and (Span.objects.filter(annotation__document__project=project).exists()
+                             or Suggestion.objects.filter(document__project=project).exists()):
+        # Spans sit on the current language's token boundaries; another tokenizer may cut elsewhere.
+        raise InvalidInput(
+            f"language: the project's spans and suggestions follow the {project.language!r} tokenizer's tokens; "
+            "to use another language, create a project with it and import an export of this one",
+            code="language_in_use",
+        )
     k_changed = "annotators_per_document" in fields and fields["annotators_per_document"] != project.annotators_per_document
     for key, value in fields.items():
         setattr(project, key, value)
     project.save()
+    if language_changed:
+        # Tokens stored with the documents are the old language's; readers tokenize again until re-stored.
+        Document.objects.filter(project=project).exclude(tokens=None).update(tokens=None)
     if k_changed:
         # "submitted" means k people submitted: a new k moves documents between in_progress and submitted.
         from projects.actions.annotations import refresh_document_status

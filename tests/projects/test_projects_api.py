@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import spacy
 
 from projects.actions.annotations import do_save_annotation
 from projects.actions.documents import do_create_documents
@@ -200,3 +201,28 @@ def test_staff_can_change_any_project(project, staff, client_for):
     assert response.json()["role"] == "admin"
     assert fields_of(project)["description"] == "by staff"
     assert not Membership.objects.filter(user=staff).exists()
+
+
+def test_the_language_cannot_change_under_stored_spans(people, client_for, project):
+    """Spans sit on the current tokenizer's boundaries: a new language is refused once there are any."""
+    client = client_for(people["admin"])
+    [document] = do_create_documents(project, [{"text": "Zoë met officials in Paris-based firms."}])
+    do_save_annotation(document, people["annotator"], spans=[SpanIn("a", 0, 3, "PERSON")], relations=[],
+                       status="submitted", version=0)
+    response = client.patch(project_url(project), {"language": "de"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "language_in_use"
+    assert Project.objects.get(pk=project.pk).language == "en"
+
+
+def test_a_new_language_drops_the_stored_tokens_of_the_old_one(people, client_for):
+    client = client_for(people["admin"])
+    project = do_create_project(acting_user=people["admin"], name="Unlabelled")
+    text = "Zoë's Paris-based firm"
+    [document] = do_create_documents(project, [{"text": text}])
+    assert Document.objects.get(pk=document.pk).tokens is not None
+    response = client.patch(project_url(project), {"language": "de"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert Document.objects.get(pk=document.pk).tokens is None
+    tokens = client.get(f"/api/v1/projects/{project.pk}/documents/{document.pk}/tokens/").json()["tokens"]
+    assert [t["text"] for t in tokens] == [t.text for t in spacy.blank("de").tokenizer(text)]
