@@ -66,8 +66,9 @@ def do_save_annotation(
         if annotation is None:
             if version != 0:
                 raise _conflict(document, user, is_gold)
-            # No savepoint: every writer of a document's annotations holds its row, so nobody
-            # can create this one between the read above and this insert.
+            # No savepoint for an IntegrityError: every save holds the document's row (and imports
+            # create annotations with their documents), so none can appear between the read above
+            # and this insert. Should one (an admin's hand edit), the save fails whole, as a 500.
             annotation = Annotation.objects.create(
                 document=document, annotator=user, is_gold=is_gold, status=status, version=1
             )
