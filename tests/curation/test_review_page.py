@@ -95,6 +95,14 @@ def test_reviewer_resolves_conflicts_and_adopts_a_version(live_server, open_cont
 
     # Accept ann's GPE on Moscow, reject bob's LOC, accept 北京 with the keyboard, save with Enter.
     conflicts.filter(has_text=re.compile("GPE ann")).locator("[data-accept]").click()
+    # Skipping with unsaved gold edits asks first; staying keeps them.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Skip").click()
+    expect(page.locator('[data-ws="live"]')).to_have_text("Still on this document, with your edits.")
+    assert asked and "not saved" in asked[0]
+    expect(page.locator('[data-ws="title"]')).to_have_text(f"Document {first.pk}")
+    expect(page.locator(".doc .chip[data-span]")).to_have_count(2)
     page.locator(".chip.sgc", has_text="LOC").locator("[data-reject]").click()
     page.locator(".chip.sgc", has_text="GPE").click()
     page.keyboard.press("a")

@@ -86,6 +86,17 @@ export class Review extends Workspace {
 
   makeSaver(options) { return new GoldSaver(options, this.bundle.gold.version > 0); }
 
+  /** Skip and Back leave the document without saving gold: edits are dropped only if the reviewer says so. */
+  async navigate(open) {
+    if (this.busy) return;
+    if (this.saver && this.saver.dirty
+        && !window.confirm("Leave this document? Your gold edits are not saved; Save gold (Enter) keeps them.")) {
+      this.announce("Still on this document, with your edits.");
+      return;
+    }
+    await super.navigate(open);
+  }
+
   async openNext() {
     await this.load(async () => {
       const page = await this.api.reviewQueue(this.projectId, this.trail.skipped);
