@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy
-from spacy.attrs import IDX, IS_PUNCT, LENGTH, SENT_START
+from spacy.attrs import ENT_TYPE, IDX, IS_PUNCT, LENGTH, NORM, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, DocBin, Span
@@ -34,6 +34,8 @@ SPAN_KEY = "sc"
 # ORTH and SPACY are always stored; these keep entities and sentences.
 DOC_ATTRS = ("ENT_IOB", "ENT_TYPE", "SENT_START")
 _SENT_ATTRS = [IDX, LENGTH, IS_PUNCT]
+# Annotations whose strings DocBin.add collects and _add does not (it takes them to be absent).
+_ANNOTATIONS_NOT_COLLECTED = ("TAG", "LEMMA", "MORPH", "DEP", "ENT_KB_ID", "ENT_ID")
 
 
 def write_spacy(records: Iterable[DocumentRecord], nlp: Language, stats: ExportStats | None = None) -> bytes:
@@ -48,12 +50,36 @@ def write_spacy(records: Iterable[DocumentRecord], nlp: Language, stats: ExportS
     packer = msgpack.Packer(use_bin_type=True)
     doc_bin = DocBin(attrs=DOC_ATTRS, store_user_data=False)
     for record, doc, spans in annotated_docs(records, nlp, stats):
-        doc_bin.add(doc)
-        doc_bin.span_groups[-1] = span_group_bytes(packer, spans)
+        _add(doc_bin, doc)
+        doc_bin.span_groups.append(span_group_bytes(packer, spans))
         doc_bin.strings.update(span.label_ for span in spans)
         doc_bin.user_data.append(packer.pack(_user_data(record)))
     doc_bin.store_user_data = True  # to_bytes now writes the user_data filled above
     return doc_bin.to_bytes()
+
+
+def _add(doc_bin: DocBin, doc: Doc) -> None:
+    """``doc_bin.add(doc)`` but for the span groups, without a spaCy Token per token.
+
+    DocBin.add (spacy/tokens/_serialize.py) makes a Token for every token to
+    collect nine strings from each, half the cost of an export. A Doc from a
+    blank pipeline with entities has no tags, lemmas, morphology, dependencies
+    or knowledge-base ids, so those strings are all "" and the rest are the
+    token texts, their norms and the entity labels, collected here from the
+    Doc's arrays. Any other Doc goes through DocBin.add. Tests compare the bytes.
+    """
+    if any(doc.has_annotation(attr) for attr in _ANNOTATIONS_NOT_COLLECTED):
+        doc_bin.add(doc)
+        doc_bin.span_groups.pop()  # the caller appends the span groups
+        return
+    doc_bin.tokens.append(doc.to_array(doc_bin.attrs))
+    doc_bin.spaces.append(doc.to_array(SPACY).reshape((len(doc), 1)).astype(bool))
+    doc_bin.flags.append({"has_unknown_spaces": doc.has_unknown_spaces})
+    columns = doc.to_array([ORTH, NORM, ENT_TYPE])
+    lookup = doc.vocab.strings
+    doc_bin.strings.update(lookup[key] for key in set(columns.ravel().tolist()))
+    doc_bin.strings.add("")  # tag_, lemma_, morph, dep_, ent_kb_id_, ent_id_ (and ent_type_ outside entities)
+    doc_bin.cats.append(doc.cats)
 
 
 def read_spacy(data: bytes, nlp: Language | None = None) -> Iterator[tuple[int, DocumentRecord]]:

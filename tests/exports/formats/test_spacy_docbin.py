@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin, Span
 from srsly import msgpack
 
-from exports.formats.spacy_docbin import DOC_ATTRS, annotated_docs, read_spacy, span_group_bytes, write_spacy
+from exports.formats.spacy_docbin import (
+    DOC_ATTRS, _add, _user_data, annotated_docs, read_spacy, span_group_bytes, write_spacy,
+)
 from exports.records import DocumentRecord, ExportStats, FormatError, RelationRecord, SpanRecord
+from tests.exports.formats.test_properties import SETTINGS, texts
 
 TEXT = "Barack Obama visited New York City. He met Toyota's boss 😀 there."
 
@@ -127,3 +132,33 @@ def test_relation_to_a_missing_span_names_the_document(nlp):
         list(read_spacy(merged.to_bytes(), nlp))
     assert caught.value.line == 2
     assert "tail [9, 14] is not a span of this document" in caught.value.message
+
+
+def stock_docbin_bytes(records, nlp) -> bytes:
+    """The straightforward path: doc.spans, doc.user_data and DocBin(store_user_data=True).add."""
+    doc_bin = DocBin(attrs=DOC_ATTRS, store_user_data=True)
+    for record, doc, spans in annotated_docs(records, nlp):
+        doc.spans["sc"] = spans
+        doc.user_data.update(_user_data(record))
+        doc_bin.add(doc)
+    return doc_bin.to_bytes()
+
+
+@SETTINGS
+@given(text=texts, data=st.data())
+def test_docbin_bytes_are_those_of_docbin_add_with_user_data(nlp, text, data):
+    doc = nlp.make_doc(text)
+    spans = [SpanRecord(doc[a].idx, doc[b].idx + len(doc[b]), data.draw(st.sampled_from(["PER", "GPE", "ORG"])))
+             for a, b in data.draw(st.lists(st.tuples(st.integers(0, len(doc) - 1), st.integers(0, len(doc) - 1)),
+                                            max_size=5)) if a <= b]
+    records = [RECORD, DocumentRecord(text=text, meta={"n": 1}, spans=spans, id=2), DocumentRecord(text="\xa0x  y")]
+    assert write_spacy(records, nlp) == stock_docbin_bytes(records, nlp)
+
+
+def test_a_doc_with_other_annotations_goes_through_docbin_add(nlp):
+    """_add collects only a blank pipeline's strings; a Doc with tags takes DocBin.add's path."""
+    doc = nlp.make_doc("Rome fell")
+    doc[0].tag_ = "NNP"
+    doc_bin = DocBin(attrs=DOC_ATTRS)
+    _add(doc_bin, doc)
+    assert "NNP" in doc_bin.strings and doc_bin.span_groups == []
