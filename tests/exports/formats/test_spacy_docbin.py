@@ -9,7 +9,13 @@ from spacy.tokens import Doc, DocBin, Span
 from srsly import msgpack
 
 from exports.formats.spacy_docbin import (
-    DOC_ATTRS, _add, _user_data, annotated_docs, read_spacy, span_group_bytes, write_spacy,
+    DOC_ATTRS,
+    _add,
+    _user_data,
+    annotated_docs,
+    read_spacy,
+    span_group_bytes,
+    write_spacy,
 )
 from exports.records import DocumentRecord, ExportStats, FormatError, RelationRecord, SpanRecord
 from tests.exports.formats.test_properties import SETTINGS, texts
