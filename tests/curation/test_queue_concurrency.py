@@ -103,3 +103,46 @@ def test_many_annotators_asking_at_once_give_every_document_exactly_k_annotators
     assert Assignment.objects.filter(project=project).count() == Annotation.objects.count() == K * DOCUMENTS
     # Work is shared: everyone who asked got some.
     assert min(len(ids) for ids in got.values()) >= 1
+
+
+def test_annotators_submitting_one_document_at_the_same_instant_leave_its_status_and_disagreement_right(
+        busy_project):
+    """Each save computes the status and disagreement from what it read under the document's lock: saves that
+    race must still end with what a recount gives (k submitted: "submitted"; 1 - mean pairwise F1)."""
+    from projects.spans import disagreement
+
+    project, people = busy_project
+    writers = people[:K]
+    documents = list(Document.objects.filter(project=project).order_by("id")[:10])
+    barrier = threading.Barrier(K)
+    errors: list[str] = []
+
+    def annotator(i, user):
+        client = APIClient()
+        client.force_authenticate(user)
+        try:
+            for document in documents:
+                # "Document number N is here.": everyone marks "Document", the first also "number"
+                spans = [{"id": 1, "start": 0, "end": 8, "label": "X"}]
+                if i == 0:
+                    spans.append({"id": 2, "start": 9, "end": 15, "label": "X"})
+                barrier.wait(timeout=60)
+                put = client.put(f"/api/v1/documents/{document.pk}/annotation/",
+                                 {"spans": spans, "version": 0, "status": "submitted"}, format="json")
+                if put.status_code != 200:
+                    errors.append(f"{user.username}: {put.status_code} {put.content[:200]!r}")
+        finally:
+            connections.close_all()
+
+    from projects.actions.labels import do_create_label
+
+    do_create_label(project, acting_user=None, name="X")
+    threads = [threading.Thread(target=annotator, args=(i, user)) for i, user in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    expected = round(disagreement([{(0, 8), (9, 15)}] + [{(0, 8)}] * (K - 1)), 6)
+    for document in Document.objects.filter(pk__in=[d.pk for d in documents]):
+        assert (document.status, document.disagreement) == ("submitted", expected)
