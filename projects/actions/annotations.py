@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
 from projects.actions.assignments import record_annotation_saved
@@ -47,6 +47,20 @@ def do_save_annotation(
                 entity_labels=entity_labels, allow_overlap=project.allow_overlapping_spans)
     check_relations(relations, span_keys={s.key for s in spans}, relation_labels=relation_labels)
 
+    try:
+        return _save(document, user, spans=spans, relations=relations, status=status, version=version,
+                     is_gold=is_gold, entity_labels=entity_labels, relation_labels=relation_labels)
+    except _AppearedMeanwhile:
+        if transaction.get_connection().in_atomic_block:
+            raise IntegrityError("an annotation appeared behind the document lock") from None
+        raise _conflict(document, user, is_gold) from None  # read after the rollback
+
+
+class _AppearedMeanwhile(Exception):
+    """The annotation to create exists after all (made without the document lock)."""
+
+
+def _save(document, user, *, spans, relations, status, version, is_gold, entity_labels, relation_labels) -> dict:
     with transaction.atomic():
         # The document's row first (the lock order of projects.actions.assignments): saves of one
         # document take turns. Then its annotations, locked too, read by a statement that starts
@@ -66,12 +80,15 @@ def do_save_annotation(
         if annotation is None:
             if version != 0:
                 raise _conflict(document, user, is_gold)
-            # No savepoint for an IntegrityError: every save holds the document's row (and imports
-            # create annotations with their documents), so none can appear between the read above
-            # and this insert. Should one (an admin's hand edit), the save fails whole, as a 500.
-            annotation = Annotation.objects.create(
-                document=document, annotator=user, is_gold=is_gold, status=status, version=1
-            )
+            # No savepoint: every save holds the document's row (and imports create annotations with
+            # their documents), so none can appear between the read above and this insert. Should one
+            # (an admin's hand edit), the transaction is lost: it rolls back and the caller gets a 409.
+            try:
+                annotation = Annotation.objects.create(
+                    document=document, annotator=user, is_gold=is_gold, status=status, version=1
+                )
+            except IntegrityError:
+                raise _AppearedMeanwhile() from None
         else:
             if version != annotation.version:
                 raise _conflict(document, user, is_gold)

@@ -154,3 +154,27 @@ def test_submit_marks_document_submitted(project, people, client_for):
     assert response.status_code == 200
     document.refresh_from_db()
     assert document.status == Document.Status.SUBMITTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_annotation_made_behind_the_document_lock_gives_409_and_nothing_written(
+        project, people, client_for, monkeypatch):
+    """Every save holds the document row, so the first save creates the annotation without a savepoint.
+    An annotation made without that lock (an admin's hand edit) between its read and its insert loses
+    the whole transaction: the save rolls back and answers 409 with the stored annotation."""
+    from projects.actions import annotations as actions
+
+    document = doc(project, 1)  # "Rebels led by HTS seized Aleppo."
+    stored = Annotation.objects.create(document=document, annotator=people["annotator"], version=3,
+                                       status="in_progress")
+    real = Annotation.objects.select_for_update
+
+    def blind_read(*args, **kwargs):  # the read misses it, as if it were made after the read
+        return real(*args, **kwargs).none()
+
+    monkeypatch.setattr(actions.Annotation.objects, "select_for_update", blind_read)
+    response = put(client_for(people["annotator"]), document, [{"id": "a", "start": 14, "end": 17, "label": "ORG"}])
+    assert response.status_code == 409, response.json()
+    assert (response.json()["code"], response.json()["version"]) == ("version_conflict", 3)
+    assert list(Annotation.objects.filter(document=document).values_list("pk", "version")) == [(stored.pk, 3)]
+    assert not Span.objects.filter(annotation__document=document).exists()
