@@ -17,6 +17,8 @@ from projects.actions.labels import do_create_label
 from projects.actions.members import do_add_member
 from projects.actions.projects import do_create_project
 
+pytest_plugins = ["tests.browser"]  # Chromium and Playwright fixtures for the page tests of every package
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

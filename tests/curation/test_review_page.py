@@ -19,9 +19,7 @@ from projects.actions.members import do_add_member
 from projects.actions.projects import do_create_project
 from projects.models import Annotation, Document, GoldRevision
 from projects.spans import SpanIn
-from tests.annotator.conftest import (  # noqa: F401 - fixtures
-    FAMILY_TEXT, SECOND_TEXT, browser, log_in, open_context, pg, wait_for_document,
-)
+from tests.annotator.conftest import FAMILY_TEXT, SECOND_TEXT, log_in, wait_for_document
 
 pytestmark = pytest.mark.postgres
 
