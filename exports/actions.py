@@ -76,7 +76,7 @@ def write_export(project: Project, out, *, fmt: str, source: str = "gold", split
     writer = FORMATS[fmt].writer
     nlp = blank_pipeline(project.language)
     if fmt == "spacy":
-        chunks: Iterable[bytes] = [writer(records, nlp, stats)]
+        chunks: Iterable[bytes] = writer(records, nlp, stats)
     elif fmt == "conll":
         chunks = _encoded(writer(records, nlp, scheme=scheme, stats=stats))
     else:

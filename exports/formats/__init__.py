@@ -15,7 +15,7 @@ from exports.formats.conll import read_conll, write_conll
 from exports.formats.doccano import read_doccano
 from exports.formats.jsonl import read_jsonl, write_jsonl
 from exports.formats.prodigy import read_prodigy
-from exports.formats.spacy_docbin import read_spacy, write_spacy
+from exports.formats.spacy_docbin import read_spacy, stream_spacy
 from exports.formats.text import read_text
 
 
@@ -34,7 +34,7 @@ FORMATS: dict[str, Format] = {
     "text": Format("text", read_text),
     "jsonl": Format("jsonl", read_jsonl, write_jsonl, extension=".jsonl", media_type="application/jsonl"),
     "conll": Format("conll", read_conll, write_conll, needs_nlp=True, extension=".conll", media_type="text/plain"),
-    "spacy": Format("spacy", read_spacy, write_spacy, binary=True, needs_nlp=True, extension=".spacy"),
+    "spacy": Format("spacy", read_spacy, stream_spacy, binary=True, needs_nlp=True, extension=".spacy"),
     "doccano": Format("doccano", read_doccano, extension=".jsonl", media_type="application/jsonl"),
     "prodigy": Format("prodigy", read_prodigy, extension=".jsonl", media_type="application/jsonl"),
 }

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import struct
+import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy
@@ -34,52 +36,118 @@ SPAN_KEY = "sc"
 # ORTH and SPACY are always stored; these keep entities and sentences.
 DOC_ATTRS = ("ENT_IOB", "ENT_TYPE", "SENT_START")
 _SENT_ATTRS = [IDX, LENGTH, IS_PUNCT]
-# Annotations whose strings DocBin.add collects and _add does not (it takes them to be absent).
+# Annotations whose strings DocBin.add collects and _SpooledDocBin.add does not (it takes them to be absent).
 _ANNOTATIONS_NOT_COLLECTED = ("TAG", "LEMMA", "MORPH", "DEP", "ENT_KB_ID", "ENT_ID")
+SPOOL_BYTES = 8 << 20  # per field of a DocBin being written, kept in memory up to this, then on disk
 
 
 def write_spacy(records: Iterable[DocumentRecord], nlp: Language, stats: ExportStats | None = None) -> bytes:
-    """The ``.spacy`` bytes for ``records`` tokenized by ``nlp`` (a blank pipeline of the project language).
+    """The ``.spacy`` bytes for ``records`` tokenized by ``nlp`` (a blank pipeline of the project language);
+    ``stream_spacy``'s pieces joined. ValueError names any span that is not on token boundaries."""
+    return b"".join(stream_spacy(records, nlp, stats))
 
-    ValueError names any span that does not start and end on token boundaries.
+
+def stream_spacy(records: Iterable[DocumentRecord], nlp: Language,
+                 stats: ExportStats | None = None) -> Iterator[bytes]:
+    """The ``.spacy`` file in pieces, in bounded memory whatever the number of records.
+
+    The bytes are ``DocBin(store_user_data=True).to_bytes()`` of the documents
+    with ``doc.spans["sc"]`` and ``doc.user_data`` set (tests compare them).
     """
     # DocBin(store_user_data=True) and doc.spans.to_bytes() each call
     # srsly.msgpack_dumps, which looks up package entry points on every call
-    # (~0.3 ms, several times the cost of a short doc). We pack the same bytes
-    # with one reused packer instead and hand them to the DocBin.
-    packer = msgpack.Packer(use_bin_type=True)
-    doc_bin = DocBin(attrs=DOC_ATTRS, store_user_data=False)
+    # (~0.3 ms, several times the cost of a short doc): one reused packer packs the same bytes.
+    doc_bin = _SpooledDocBin(DOC_ATTRS)
+    packer = doc_bin.packer
     for record, doc, spans in annotated_docs(records, nlp, stats):
-        _add(doc_bin, doc)
-        doc_bin.span_groups.append(span_group_bytes(packer, spans))
+        doc_bin.add(doc, span_group_bytes(packer, spans), packer.pack(_user_data(record)))
         doc_bin.strings.update(span.label_ for span in spans)
-        doc_bin.user_data.append(packer.pack(_user_data(record)))
-    doc_bin.store_user_data = True  # to_bytes now writes the user_data filled above
-    return doc_bin.to_bytes()
+    yield from doc_bin.pieces()
 
 
-def _add(doc_bin: DocBin, doc: Doc) -> None:
-    """``doc_bin.add(doc)`` but for the span groups, without a spaCy Token per token.
+class _SpooledDocBin:
+    """What ``DocBin.to_bytes`` writes, gathered as documents come.
 
-    DocBin.add (spacy/tokens/_serialize.py) makes a Token for every token to
-    collect nine strings from each, half the cost of an export. A Doc from a
-    blank pipeline with entities has no tags, lemmas, morphology, dependencies
-    or knowledge-base ids, so those strings are all "" and the rest are the
-    token texts, their norms and the entity labels, collected here from the
-    Doc's arrays. Any other Doc goes through DocBin.add. Tests compare the bytes.
+    A DocBin keeps every document's arrays in lists until ``to_bytes`` stacks,
+    packs and compresses them all (some 13 KB per short document at its peak:
+    1.3 GB for 100,000). Here each document's share of every field is packed at
+    once into a spooled temporary file (memory, then disk past a few MB), and
+    ``pieces`` writes the same msgpack map, field after field, through one zlib
+    stream; only the set of strings stays in memory.
     """
-    if any(doc.has_annotation(attr) for attr in _ANNOTATIONS_NOT_COLLECTED):
-        doc_bin.add(doc)
-        doc_bin.span_groups.pop()  # the caller appends the span groups
-        return
-    doc_bin.tokens.append(doc.to_array(doc_bin.attrs))
-    doc_bin.spaces.append(doc.to_array(SPACY).reshape((len(doc), 1)).astype(bool))
-    doc_bin.flags.append({"has_unknown_spaces": doc.has_unknown_spaces})
-    columns = doc.to_array([ORTH, NORM, ENT_TYPE])
-    lookup = doc.vocab.strings
-    doc_bin.strings.update(lookup[key] for key in set(columns.ravel().tolist()))
-    doc_bin.strings.add("")  # tag_, lemma_, morph, dep_, ent_kb_id_, ent_id_ (and ent_type_ outside entities)
-    doc_bin.cats.append(doc.cats)
+
+    RAW = ("tokens", "spaces", "lengths")  # arrays, concatenated: msgpack bin
+    LISTS = ("cats", "flags", "span_groups", "user_data")  # one packed item per document: msgpack array
+
+    def __init__(self, attrs):
+        model = DocBin(attrs=attrs, store_user_data=True)
+        self.version, self.attrs = model.version, model.attrs
+        self.packer = msgpack.Packer(use_bin_type=True)
+        self.strings: set[str] = set()
+        self.fields = {name: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for name in self.RAW + self.LISTS}
+        self.count = 0
+
+    def add(self, doc: Doc, span_group: bytes, user_data: bytes) -> None:
+        """``DocBin.add(doc)`` with ``span_group`` for ``doc.spans.to_bytes()`` and packed ``user_data``.
+
+        DocBin.add (spacy/tokens/_serialize.py) makes a Token for every token to
+        collect nine strings from each, half the cost of an export. A Doc from a
+        blank pipeline with entities has no tags, lemmas, morphology, dependencies
+        or knowledge-base ids, so those strings are all "" and the rest are the
+        token texts, their norms and the entity labels, collected here from the
+        Doc's arrays. Any other Doc goes through DocBin.add.
+        """
+        if any(doc.has_annotation(attr) for attr in _ANNOTATIONS_NOT_COLLECTED):
+            scratch = DocBin(attrs=DOC_ATTRS)
+            scratch.add(doc)
+            tokens, spaces, flags, cats = scratch.tokens[0], scratch.spaces[0], scratch.flags[0], scratch.cats[0]
+            self.strings |= scratch.strings
+        else:
+            tokens = doc.to_array(self.attrs)
+            spaces = doc.to_array(SPACY).reshape((len(doc), 1)).astype(bool)
+            flags, cats = {"has_unknown_spaces": doc.has_unknown_spaces}, doc.cats
+            lookup = doc.vocab.strings
+            self.strings.update(lookup[key] for key in set(doc.to_array([ORTH, NORM, ENT_TYPE]).ravel().tolist()))
+            self.strings.add("")  # tag_, lemma_, morph, dep_, ent_kb_id_, ent_id_ (and ent_type_ outside entities)
+        pack, fields = self.packer.pack, self.fields
+        fields["tokens"].write(tokens.tobytes("C"))
+        fields["spaces"].write(numpy.asarray(spaces, dtype=bool).tobytes("C"))
+        fields["lengths"].write(numpy.asarray([len(tokens)], dtype="int32").tobytes("C"))
+        fields["cats"].write(pack(cats))
+        fields["flags"].write(pack(flags))
+        fields["span_groups"].write(pack(span_group))
+        fields["user_data"].write(pack(user_data))
+        self.count += 1
+
+    def pieces(self) -> Iterator[bytes]:
+        """The zlib-compressed msgpack map of ``DocBin.to_bytes``, keys in its order, in pieces."""
+        compressor = zlib.compressobj()
+        pack = self.packer.pack
+        head = self.packer.pack_map_header(len(self.RAW) + 1 + len(self.LISTS) + 2)  # + strings, version, attrs
+        head += pack("version") + pack(self.version) + pack("attrs") + pack(self.attrs)
+        yield compressor.compress(head)
+        for name in self.RAW + ("strings",) + self.LISTS:
+            if name == "strings":
+                yield compressor.compress(pack("strings") + pack(sorted(self.strings)))
+                continue
+            spool = self.fields[name]
+            size = spool.tell()
+            header = _bin_header(size) if name in self.RAW else self.packer.pack_array_header(self.count)
+            yield compressor.compress(pack(name) + header)
+            spool.seek(0)
+            while chunk := spool.read(1 << 20):
+                yield compressor.compress(chunk)
+            spool.close()
+        yield compressor.flush()
+
+
+def _bin_header(size: int) -> bytes:
+    """msgpack's header for ``size`` bytes of bin data (bin 8, 16 or 32, as the packer chooses)."""
+    if size <= 0xFF:
+        return struct.pack(">BB", 0xC4, size)
+    if size <= 0xFFFF:
+        return struct.pack(">BH", 0xC5, size)
+    return struct.pack(">BI", 0xC6, size)
 
 
 def read_spacy(data: bytes, nlp: Language | None = None) -> Iterator[tuple[int, DocumentRecord]]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 import spacy
-from spacy.pipeline import Sentencizer
 from hypothesis import given
 from hypothesis import strategies as st
+from spacy.pipeline import Sentencizer
 
 from exports.formats.conll import DOCSTART_LINE, write_conll
 from exports.formats.iob import BILUO, IOB2, spans_to_tags

@@ -10,7 +10,7 @@ from srsly import msgpack
 
 from exports.formats.spacy_docbin import (
     DOC_ATTRS,
-    _add,
+    _SpooledDocBin,
     _user_data,
     annotated_docs,
     read_spacy,
@@ -162,9 +162,31 @@ def test_docbin_bytes_are_those_of_docbin_add_with_user_data(nlp, text, data):
 
 
 def test_a_doc_with_other_annotations_goes_through_docbin_add(nlp):
-    """_add collects only a blank pipeline's strings; a Doc with tags takes DocBin.add's path."""
-    doc = nlp.make_doc("Rome fell")
-    doc[0].tag_ = "NNP"
-    doc_bin = DocBin(attrs=DOC_ATTRS)
-    _add(doc_bin, doc)
-    assert "NNP" in doc_bin.strings and doc_bin.span_groups == []
+    """The spooled DocBin collects only a blank pipeline's strings itself; a Doc with tags (or any
+    annotation it does not collect) takes DocBin.add's path, and the bytes are still DocBin's."""
+    packer = msgpack.Packer(use_bin_type=True)
+    docs = [nlp.make_doc("Rome fell"), nlp.make_doc("Then Paris 😀"), nlp.make_doc("")]
+    docs[0][0].tag_ = "NNP"
+    docs[1].ents = [Span(docs[1], 1, 2, "GPE")]
+    spooled = _SpooledDocBin(DOC_ATTRS)
+    stock = DocBin(attrs=DOC_ATTRS, store_user_data=True)
+    for n, doc in enumerate(docs):
+        doc.user_data["id"] = n
+        spooled.add(doc, doc.spans.to_bytes(), packer.pack(doc.user_data))
+        stock.add(doc)
+    assert "NNP" in spooled.strings
+    assert b"".join(spooled.pieces()) == stock.to_bytes()
+
+
+def test_a_docbin_with_no_documents_is_docbins(nlp):
+    assert write_spacy([], nlp) == DocBin(attrs=DOC_ATTRS, store_user_data=True).to_bytes()
+
+
+def test_large_fields_spool_to_disk_and_give_the_same_bytes(nlp, monkeypatch):
+    import exports.formats.spacy_docbin as spacy_docbin
+
+    records = [DocumentRecord(text=f"Homs report {n} and Aleppo 🙂.", spans=[SpanRecord(0, 4, "GPE")], id=n)
+               for n in range(300)]
+    in_memory = write_spacy(records, nlp)
+    monkeypatch.setattr(spacy_docbin, "SPOOL_BYTES", 64)  # every field rolls over to a file
+    assert write_spacy(records, nlp) == in_memory == stock_docbin_bytes(records, nlp)
