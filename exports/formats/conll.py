@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate, compress
+from itertools import accumulate, compress, islice
 
 from spacy.attrs import SENT_START
 from spacy.language import Language
@@ -130,7 +130,8 @@ def _document_lines(
     if not count:
         return DOCSTART_LINE + "\n\n"
     lines = list(map("{} {}\n".format, words, spans_to_tags(ents, count, scheme)))
-    ends = {visible[i] for i in range(1, n) if starts[i]} - {0, count}  # sentence ends, in visible tokens
+    firsts_of_sentences = compress(range(1, n), islice(starts, 1, None))
+    ends = set(map(visible.__getitem__, firsts_of_sentences)) - {0, count}  # sentence ends, in visible tokens
     for end in sorted(ends, reverse=True):
         lines.insert(end, "\n")
     return DOCSTART_LINE + "\n\n" + "".join(lines) + "\n"

@@ -102,7 +102,7 @@ def spans_to_tags(spans: Iterable[TokenSpan], length: int, scheme: str = IOB2) -
     for start, end, label in spans:
         if not 0 <= start < end <= length:
             raise ValueError(f"span {start}-{end} {label!r} is outside the {length} tokens")
-        if any(tag != "O" for tag in tags[start:end]):
+        if tags[start:end].count("O") != end - start:
             raise ValueError(f"span {start}-{end} {label!r} overlaps another span")
         if scheme == BILUO and end - start == 1:
             tags[start] = f"U-{label}"
@@ -122,6 +122,8 @@ def drop_overlaps(spans: Sequence[tuple[int, int]]) -> tuple[list[int], list[int
     start, then to the first in the list; ``spans`` are ``(start, end)`` pairs
     or longer tuples that start with them.
     """
+    if all(spans[i - 1][1] <= spans[i][0] for i in range(1, len(spans))):  # the usual case: in order, apart
+        return list(range(len(spans))), []
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0] - spans[i][1], spans[i][0], i))
     starts: list[int] = []  # kept spans, sorted by start; they never overlap
     ends: list[int] = []
