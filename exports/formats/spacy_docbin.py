@@ -84,6 +84,7 @@ class _SpooledDocBin:
         self.version, self.attrs = model.version, model.attrs
         self.packer = msgpack.Packer(use_bin_type=True)
         self.strings: set[str] = set()
+        self.hashes: set[int] = set()  # of the token texts, norms and entity labels in ``strings``
         self.fields = {name: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for name in self.RAW + self.LISTS}
         self.count = 0
 
@@ -97,7 +98,7 @@ class _SpooledDocBin:
         token texts, their norms and the entity labels, collected here from the
         Doc's arrays. Any other Doc goes through DocBin.add.
         """
-        if any(doc.has_annotation(attr) for attr in _ANNOTATIONS_NOT_COLLECTED):
+        if doc.to_array(_ANNOTATIONS_NOT_COLLECTED).any():  # one array, not a has_annotation scan per attribute
             scratch = DocBin(attrs=DOC_ATTRS)
             scratch.add(doc)
             tokens, spaces, flags, cats = scratch.tokens[0], scratch.spaces[0], scratch.flags[0], scratch.cats[0]
@@ -106,9 +107,13 @@ class _SpooledDocBin:
             tokens = doc.to_array(self.attrs)
             spaces = doc.to_array(SPACY).reshape((len(doc), 1)).astype(bool)
             flags, cats = {"has_unknown_spaces": doc.has_unknown_spaces}, doc.cats
-            lookup = doc.vocab.strings
-            self.strings.update(lookup[key] for key in set(doc.to_array([ORTH, NORM, ENT_TYPE]).ravel().tolist()))
-            self.strings.add("")  # tag_, lemma_, morph, dep_, ent_kb_id_, ent_id_ (and ent_type_ outside entities)
+            # The strings of the hashes not met before: texts, norms and entity labels repeat across documents.
+            new = set(doc.to_array([ORTH, NORM, ENT_TYPE]).ravel().tolist()) - self.hashes
+            if new:
+                self.hashes |= new
+                self.strings.update(map(doc.vocab.strings.__getitem__, new))
+            if len(doc):  # tag_, lemma_, morph, dep_, ent_kb_id_, ent_id_ (and ent_type_ outside entities)
+                self.strings.add("")
         pack, fields = self.packer.pack, self.fields
         fields["tokens"].write(tokens.tobytes("C"))
         fields["spaces"].write(numpy.asarray(spaces, dtype=bool).tobytes("C"))

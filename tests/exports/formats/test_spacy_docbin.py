@@ -178,8 +178,11 @@ def test_a_doc_with_other_annotations_goes_through_docbin_add(nlp):
     assert b"".join(spooled.pieces()) == stock.to_bytes()
 
 
-def test_a_docbin_with_no_documents_is_docbins(nlp):
+def test_a_docbin_with_no_documents_or_an_empty_one_is_docbins(nlp):
     assert write_spacy([], nlp) == DocBin(attrs=DOC_ATTRS, store_user_data=True).to_bytes()
+    spooled, empty = _SpooledDocBin(DOC_ATTRS), nlp.make_doc("")
+    spooled.add(empty, empty.spans.to_bytes(), msgpack.Packer(use_bin_type=True).pack(empty.user_data))
+    assert b"".join(spooled.pieces()) == DocBin(attrs=DOC_ATTRS, store_user_data=True, docs=[empty]).to_bytes()
 
 
 def test_large_fields_spool_to_disk_and_give_the_same_bytes(nlp, monkeypatch):
