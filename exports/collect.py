@@ -16,6 +16,7 @@ from exports.splits import split_of
 from projects.models import Annotation, Label, Project, Relation, Span
 
 SOURCES = ("gold", "submitted")
+IN_LIST_MAX = 500  # ids per IN (...) where there is no array parameter (SQLite)
 
 
 def annotations_for(project: Project, source: str):
@@ -81,9 +82,11 @@ def _with_spans_and_relations(rows: Iterator[tuple], batch_size: int, using: str
         if postgres:  # one array parameter rather than a statement with thousands of placeholders
             span_rows = _rows_of_annotations(spans, span_columns, ids, using)
             relation_rows = _rows_of_annotations(relations, relation_columns, ids, using)
-        else:
-            span_rows = spans.filter(annotation_id__in=ids).values_list(*span_columns)
-            relation_rows = relations.filter(annotation_id__in=ids).values_list(*relation_columns)
+        else:  # runs of ids few enough for any SQLite's limit on parameters; an annotation's rows stay together
+            runs = [ids[i:i + IN_LIST_MAX] for i in range(0, len(ids), IN_LIST_MAX)]
+            span_rows = [row for run in runs for row in spans.filter(annotation_id__in=run).values_list(*span_columns)]
+            relation_rows = [row for run in runs
+                             for row in relations.filter(annotation_id__in=run).values_list(*relation_columns)]
         yield batch, _by_annotation(span_rows), _by_annotation(relation_rows)
 
 

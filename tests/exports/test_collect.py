@@ -62,3 +62,22 @@ def test_statistics_are_refreshed_after_a_large_import(project, postgres):
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Document._meta.db_table])
         assert cursor.fetchone()[0] >= 3000
+
+
+def test_records_are_whole_whatever_the_order_of_annotation_ids(project, people, monkeypatch):
+    """Annotation ids need not follow document order; each record still gets exactly its own spans
+    (on SQLite the ids are queried in runs of IN_LIST_MAX, here 1)."""
+    import exports.collect as collect
+    from projects.actions.annotations import do_save_annotation
+    from projects.spans import SpanIn
+
+    monkeypatch.setattr(collect, "IN_LIST_MAX", 1)
+    documents = list(Document.objects.filter(project=project).order_by("-pk"))  # annotated last to first
+    for document in documents:
+        word = document.text.split()[0]
+        do_save_annotation(document, people["annotator"], spans=[SpanIn("a", 0, len(word), "ORG")], relations=[],
+                           status="submitted", version=0)
+    records = list(collect_records(project, source="submitted", batch_size=3))
+    assert [r.id for r in records] == sorted(d.pk for d in documents)
+    assert [[(s.start, s.end) for s in r.spans] for r in records] == [
+        [(0, len(Document.objects.get(pk=r.id).text.split()[0]))] for r in records]
