@@ -5,7 +5,7 @@ so a 100,000-line file never sits in memory whole, and one bad line rolls the
 whole import back with its line number. Memory per import is bounded by the
 batch size: duplicates of earlier batches are found in the database (the
 transaction sees its own rows), spaCy's vocabulary is kept from growing (see
-``_Tokenizer``) and Django's debug query log is cleared as it goes.
+``projects.tokens.BulkTokenizer``) and Django's debug query log is cleared as it goes.
 
 On PostgreSQL the rows go in with ``COPY`` (ids taken from the sequences
 first, so annotations, spans and relations can point at them) on a thread of
@@ -36,9 +36,8 @@ from projects.actions.labels import do_create_missing_labels, labels_by_name
 from projects.errors import InvalidInput
 from projects.models import Annotation, Assignment, Document, Job, Label, Project, Relation, Span
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans
-from projects.token_columns import columns_of, tokenizer_key
-from projects.token_columns import pack as pack_tokens
-from projects.tokens import Tokens
+from projects.token_columns import columns_of
+from projects.tokens import BulkTokenizer, Tokens
 
 logger = logging.getLogger(__name__)
 
@@ -86,60 +85,6 @@ def read_records(fmt_name: str, raw, language: str) -> Iterable[tuple[int, Docum
     return fmt.reader(_Lines(raw))
 
 
-class _Tokenizer:
-    """Tokens of imported texts, to check spans against and to store with the documents
-    (``projects.token_columns``), from a blank spaCy pipeline private to one import.
-
-    The same language's blank tokenizer as ``projects.tokens``, so boundaries
-    agree with the tokens endpoint (tests compare them, over generated texts
-    too). Private because spaCy keeps every new string it meets: the shared
-    pipeline would grow with every file imported. The first batch warms this
-    pipeline's cache; later batches run in a spaCy memory zone, which frees
-    what they add. Not quite all: the hash tables keep a deleted slot for
-    every string a zone freed (preshed's maps only grow), some 50 bytes per
-    document, so after ``RELOAD_EVERY`` documents the pipeline is loaded
-    afresh (0.1 s) and memory stays flat however long the file is. New words
-    get only the lexical attributes that are stored (is_space, is_punct): the
-    others (shape, norm, like_num...) would only cost time here.
-    """
-
-    RELOAD_EVERY = 50_000
-
-    def __init__(self, language: str):
-        self.language = language
-        self.key = tokenizer_key(language)
-        self._load()
-
-    def _load(self) -> None:
-        import spacy
-        from spacy.attrs import IS_PUNCT, IS_SPACE, LANG
-
-        self.nlp = spacy.blank(self.language)
-        getters = self.nlp.vocab.lex_attr_getters
-        self.nlp.vocab.lex_attr_getters = {attr: getters[attr] for attr in (IS_SPACE, IS_PUNCT, LANG)
-                                           if attr in getters}
-        self.warm = False
-        self.tokenized = 0
-
-    @contextmanager
-    def batch(self):
-        if self.tokenized >= self.RELOAD_EVERY:
-            self._load()
-        if not self.warm:
-            yield
-            self.warm = True
-        else:
-            with self.nlp.memory_zone():
-                yield
-
-    def tokenize(self, record: DocumentRecord) -> Tokens | None:
-        """Set ``record.tokens`` (packed); the Tokens to check its spans against, if it has any."""
-        doc = self.nlp.tokenizer(record.text)
-        self.tokenized += 1
-        record.tokens = pack_tokens(doc, self.key)
-        return Tokens.from_columns(columns_of(doc)) if record.spans else None
-
-
 def import_records(
     project: Project,
     records: Iterable[tuple[int, DocumentRecord]],
@@ -161,7 +106,7 @@ def import_records(
     """
     batch_size = batch_size or settings.IMPORT_BATCH_SIZE
     entity_labels, relation_labels = labels_by_name(project)
-    tokenizer = _Tokenizer(project.language)
+    tokenizer = BulkTokenizer(project.language)
     if annotations_as not in ANNOTATIONS_AS:
         raise ValueError(f"annotations_as must be one of {', '.join(ANNOTATIONS_AS)}")
     writer_class = _CopyWriter if connection.vendor == "postgresql" else _OrmWriter
@@ -213,7 +158,8 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
             raise InvalidInput("the text contains a NUL character (\\u0000)")
         if record.meta and "\\u0000" in json.dumps(record.meta):
             raise InvalidInput("meta contains a NUL character (\\u0000)")
-        tokens = tokenizer.tokenize(record)
+        record.tokens, doc = tokenizer.tokenize(record.text)
+        tokens = Tokens.from_columns(columns_of(doc)) if record.spans else None
         spans = [SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)]
         if spans:
             check_spans(spans, text_length=len(record.text), tokens=tokens,

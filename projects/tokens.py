@@ -6,14 +6,16 @@ Token offsets are code point indices (Python ``str``), end exclusive.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
 
 import spacy
 from django.conf import settings
+from spacy.tokens import Doc
 
-from projects.token_columns import SPACE, SPACY_AFTER, TokenColumns, tokenizer_key, unpack
+from projects.token_columns import SPACE, SPACY_AFTER, TokenColumns, pack, tokenizer_key, unpack
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +104,55 @@ def tokens_for_document(document) -> Tokens:
     if columns is not None:
         return Tokens.from_columns(columns)
     return _cached(language, document.content_hash, document.text)
+
+
+class BulkTokenizer:
+    """Many texts' tokens, packed to be stored (``projects.token_columns``), from a blank spaCy
+    pipeline private to one run (an import, a backfill): tokenize inside ``with batch():``.
+
+    The same language's blank tokenizer as ``projects.tokens``, so boundaries
+    agree with the tokens endpoint (tests compare them, over generated texts
+    too). Private because spaCy keeps every new string it meets: the shared
+    pipeline would grow with every file imported. The first batch warms this
+    pipeline's cache; later batches run in a spaCy memory zone, which frees
+    what they add. Not quite all: the hash tables keep a deleted slot for
+    every string a zone freed (preshed's maps only grow), some 50 bytes per
+    document, so after ``RELOAD_EVERY`` documents the pipeline is loaded
+    afresh (0.1 s) and memory stays flat however long the file is. New words
+    get only the lexical attributes that are stored (is_space, is_punct): the
+    others (shape, norm, like_num...) would only cost time here.
+    """
+
+    RELOAD_EVERY = 50_000
+
+    def __init__(self, language: str):
+        self.language = language
+        self.key = tokenizer_key(language)
+        self._load()
+
+    def _load(self) -> None:
+        from spacy.attrs import IS_PUNCT, IS_SPACE, LANG
+
+        self.nlp = spacy.blank(self.language)
+        getters = self.nlp.vocab.lex_attr_getters
+        self.nlp.vocab.lex_attr_getters = {attr: getters[attr] for attr in (IS_SPACE, IS_PUNCT, LANG)
+                                           if attr in getters}
+        self.warm = False
+        self.tokenized = 0
+
+    @contextmanager
+    def batch(self):
+        if self.tokenized >= self.RELOAD_EVERY:
+            self._load()
+        if not self.warm:
+            yield
+            self.warm = True
+        else:
+            with self.nlp.memory_zone():
+                yield
+
+    def tokenize(self, text: str) -> tuple[bytes | None, Doc]:
+        """``text``'s tokens packed (``token_columns.pack``) and its Doc, good until the batch ends."""
+        doc = self.nlp.tokenizer(text)
+        self.tokenized += 1
+        return pack(doc, self.key), doc

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 
 from django.db import transaction
 
 from projects.errors import InvalidInput
 from projects.models import Document, Project
-from projects.token_columns import pack, tokenizer_key
-from projects.tokens import tokenizer_for
+from projects.token_columns import pack, tokenizer_key, unpack
+from projects.tokens import BulkTokenizer, tokenizer_for
 
 
 def check_document_fields(i: int | None, text: object, meta: object) -> None:
@@ -30,3 +31,23 @@ def do_create_documents(project: Project, items: Sequence[dict], *, acting_user=
         for item in items
     ]
     return Document.objects.bulk_create(documents, batch_size=1000)
+
+
+def do_store_tokens(project: Project, *, batch_size: int = 1000) -> int:
+    """Store the tokens of the project's documents that have none (stored before tokens were kept)
+    or have another language's or spaCy version's; how many. A batch at a time, one bulk update each."""
+    key = tokenizer_key(project.language)
+    tokenizer = None
+    rows = (Document.objects.filter(project=project).order_by("pk").values_list("pk", "text", "tokens")
+            .iterator(chunk_size=batch_size))
+    stored = 0
+    while batch := list(islice(rows, batch_size)):
+        missing = [(pk, text) for pk, text, tokens in batch if unpack(tokens, key, text) is None]
+        if not missing:
+            continue
+        tokenizer = tokenizer or BulkTokenizer(project.language)
+        with tokenizer.batch():
+            documents = [Document(pk=pk, tokens=tokenizer.tokenize(text)[0]) for pk, text in missing]
+        Document.objects.bulk_update(documents, ["tokens"])
+        stored += len(documents)
+    return stored

@@ -13,11 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from exports.imports import _CopyWriter, _defaults, _Tokenizer, import_records, read_records
-from exports.records import DocumentRecord, SpanRecord
+from exports.imports import _CopyWriter, _defaults, import_records, read_records
 from projects import token_columns
 from projects.models import Annotation, Document, Job, Label, Relation, Span
-from projects.tokens import blank_pipeline, tokenize
+from projects.tokens import BulkTokenizer, Tokens, blank_pipeline, tokenize
 
 pytestmark = pytest.mark.django_db
 
@@ -629,17 +628,17 @@ def _generated_texts(language: str, examples: int, rules) -> list[str]:
 def test_tokens_stored_by_the_import_are_those_of_the_project_tokenizer(language, examples):
     """What the import packs and stores, read back, is exactly the shared pipeline's tokenization
     (offsets, trailing spaces, IS_PUNCT, IS_SPACE), also inside the memory zone of later batches."""
-    tokenizer = _Tokenizer(language)
+    tokenizer = BulkTokenizer(language)
     shared = blank_pipeline(language).tokenizer
     texts = ALIGNMENT_TEXTS.get(language, []) + _generated_texts(language, examples, getattr(shared, "rules", None) or {})
     texts = [text for text in texts if text]
     for _ in range(2):  # the first batch warms the import's pipeline; the second runs in a memory zone
         with tokenizer.batch():
             for text in texts:
-                record = DocumentRecord(text=text, spans=[SpanRecord(0, 1, "X")])
-                got = tokenizer.tokenize(record)
+                packed, doc = tokenizer.tokenize(text)
+                got = Tokens.from_columns(token_columns.columns_of(doc))
                 expected_doc = shared(text)
-                assert token_columns.unpack(record.tokens, tokenizer.key, text) == token_columns.columns_of(
+                assert token_columns.unpack(packed, tokenizer.key, text) == token_columns.columns_of(
                     expected_doc), repr(text)
                 expected = tokenize(text, language)
                 assert (got.starts, got.ends, got.spaces, got.span_starts, got.span_ends) == (
@@ -705,7 +704,7 @@ def peak_import_memory(project, importer, path, lines: int, tag: str) -> int:
 def test_import_memory_does_not_grow_with_the_file(project, people, tmp_path, monkeypatch):
     """Peak Python memory for 20,000 lines stays within 1.5x that of 5,000 lines (batches of 500,
     the private spaCy pipeline reloaded every 2,000 documents instead of 50,000)."""
-    monkeypatch.setattr(_Tokenizer, "RELOAD_EVERY", 2_000)
+    monkeypatch.setattr(BulkTokenizer, "RELOAD_EVERY", 2_000)
     connection.force_debug_cursor = True  # as with DEBUG on: the query log must not keep every batch
     try:
         small = peak_import_memory(project, people["admin"], tmp_path / "small.txt", 5_000, "s")
@@ -718,13 +717,13 @@ def test_import_memory_does_not_grow_with_the_file(project, people, tmp_path, mo
 
 def test_spacy_vocabulary_of_an_import_stops_growing_after_the_first_batch():
     """Every line brings new words; after the first (warming) batch they are freed batch by batch."""
-    tokenizer = _Tokenizer("en")
+    tokenizer = BulkTokenizer("en")
     nlp = tokenizer.nlp
 
     def batch(n):
         with tokenizer.batch():
             for i in range(200):
-                tokenizer.tokenize(DocumentRecord(f"Report {n}-{i} from Xq{n}z{i} mentions Zorblax{n * 1000 + i} twice."))
+                tokenizer.tokenize(f"Report {n}-{i} from Xq{n}z{i} mentions Zorblax{n * 1000 + i} twice.")
         return len(tokenizer.nlp.vocab.strings)
 
     after_first = batch(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 import spacy
 
@@ -285,3 +287,22 @@ def test_spans_on_token_boundaries_of_hard_text_are_accepted(people, client_for)
     assert [text[s["start"]:s["end"]] for s in stored] == [t["text"] for t in tokens]
     again = client.get(f"/api/v1/documents/{document.pk}/annotation/").json()["spans"]
     assert again == stored
+
+
+def test_store_tokens_fills_missing_and_stale_tokens_once(people, project):
+    from django.core.management import call_command
+
+    from projects import token_columns
+
+    documents = Document.objects.filter(project=project).order_by("pk")
+    packed = {d.pk: bytes(d.tokens) for d in documents}
+    first, second, third = documents
+    Document.objects.filter(pk=first.pk).update(tokens=None)  # stored before tokens were kept
+    Document.objects.filter(pk=second.pk).update(tokens=packed[second.pk].replace(b"en/", b"de/", 1))  # stale
+    out = StringIO()
+    call_command("store_tokens", "--project", str(project.pk), stdout=out)
+    assert "stored the tokens of 2 documents" in out.getvalue()
+    assert {d.pk: bytes(d.tokens) for d in Document.objects.filter(project=project)} == packed
+    call_command("store_tokens", stdout=out)
+    assert out.getvalue().endswith("stored the tokens of 0 documents\n")
+    assert token_columns.unpack(Document.objects.get(pk=third.pk).tokens, "en/" + spacy.__version__, third.text)
