@@ -6,6 +6,7 @@ In CI (CI=true) a missing service is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from django.db import connection
@@ -93,3 +94,18 @@ def project(people):
         {"text": "叙利亚 Homs is a city in Syria.", "meta": {"n": 3}},
     ], acting_user=admin)
     return project
+
+
+FINISHED = {"succeeded", "failed", "cancelled"}
+
+
+def wait_for_job(client, job_id: int, timeout: float = 60.0) -> dict:
+    """Poll GET /api/v1/jobs/{id}/ until the job has finished (a real worker runs it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/v1/jobs/{job_id}/").json()
+        if job["status"] in FINISHED:
+            return job
+        if time.monotonic() > deadline:
+            pytest.fail(f"job {job_id} did not finish within {timeout} s: {job}")
+        time.sleep(0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from django.core.files.storage import default_storage
@@ -11,10 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from projects.models import Annotation, Document, Job, Span
+from tests.conftest import wait_for_job
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-FINISHED = {"succeeded", "failed", "cancelled"}
 
 
 @pytest.fixture(autouse=True)
@@ -35,18 +34,6 @@ def post_import(client, project, content: str, fmt: str = "jsonl", **fields) -> 
     return response.json()["job"]
 
 
-def wait_for(client, job_id: int, timeout: float = 30.0) -> dict:
-    """Poll GET /api/v1/jobs/{id}/ until the job has finished."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/api/v1/jobs/{job_id}/").json()
-        if job["status"] in FINISHED:
-            return job
-        if time.monotonic() > deadline:
-            pytest.fail(f"job {job_id} did not finish within {timeout} s: {job}")
-        time.sleep(0.1)
-
-
 def documents_line(n: int) -> dict:
     text = f"Bulletin {n}: Leila Nasser arrived in Kraków."
     start = text.index("Leila")
@@ -65,7 +52,7 @@ def test_worker_imports_a_posted_file(celery_worker, project, people, client_for
     admin = client_for(people["admin"])
     job = post_import(admin, project, jsonl(documents_line(n) for n in range(10)))
     assert job["kind"] == "import" and job["status"] in {"pending", "running", "succeeded"}
-    job = wait_for(admin, job["id"])
+    job = wait_for_job(admin, job["id"])
     assert job["status"] == "succeeded", job["error"]
     assert job["result"] == {"documents": 10, "annotations": 10, "spans": 20, "relations": 10,
                              "duplicates_skipped": 0, "labels_created": []}
@@ -84,7 +71,7 @@ def test_worker_fails_a_bad_file_with_the_line_number_and_keeps_nothing(celery_w
     admin = client_for(people["admin"])
     before = Document.objects.count()
     content = jsonl(documents_line(n) for n in range(7)) + '{"text": "broken\n' + jsonl([documents_line(99)])
-    job = wait_for(admin, post_import(admin, project, content)["id"])
+    job = wait_for_job(admin, post_import(admin, project, content)["id"])
     assert job["status"] == "failed"
     assert job["error"].startswith("line 8: not valid JSON")
     assert Document.objects.count() == before
@@ -98,7 +85,7 @@ def test_job_cancelled_while_pending_is_never_run(celery_worker, project, people
         response = admin.post(f"/api/v1/jobs/{first['id']}/cancel/")
         assert response.status_code == 200 and response.json()["status"] == "cancelled"
     # The worker takes tasks one at a time, in order: once a later import has finished, the first was handled.
-    second = wait_for(admin, post_import(admin, project, "Imported after the cancelled one.\n", "text")["id"])
+    second = wait_for_job(admin, post_import(admin, project, "Imported after the cancelled one.\n", "text")["id"])
     assert second["status"] == "succeeded", second["error"]
 
     first_job = Job.objects.get(pk=first["id"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -156,21 +155,6 @@ def annotate_gold(project, user, *, gold: bool = True, status: str = "submitted"
         spans = [SpanIn(str(i), s, e, label) for i, (s, e, label) in enumerate(gold_spans(document.text))]
         do_save_annotation(document, user, spans=spans, relations=[], status=status, version=0, is_gold=gold)
     return len(documents)
-
-
-FINISHED = {"succeeded", "failed", "cancelled"}
-
-
-def wait_for_job(client, job_id: int, timeout: float = 60.0) -> dict:
-    """Poll GET /api/v1/jobs/{id}/ until the job has finished."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/api/v1/jobs/{job_id}/").json()
-        if job["status"] in FINISHED:
-            return job
-        if time.monotonic() > deadline:
-            pytest.fail(f"job {job_id} did not finish within {timeout} s: {job}")
-        time.sleep(0.05)
 
 
 def job_row(job_id: int) -> Job:

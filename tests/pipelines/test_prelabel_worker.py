@@ -39,8 +39,8 @@ from pipelines.prelabel import mapper_for, predict_suggestions
 from pipelines.registry import resolve_model
 from projects.actions.documents import do_create_documents
 from projects.models import Document, Job, Suggestion
-from tests.conftest import require
-from tests.pipelines.conftest import seed_texts, wait_for_job
+from tests.conftest import require, wait_for_job
+from tests.pipelines.conftest import seed_texts
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

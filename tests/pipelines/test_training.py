@@ -14,7 +14,8 @@ from pipelines.training import train_model
 from projects.actions.jobs import JobCancelled, do_cancel_job, start_job
 from projects.actions.projects import do_update_project
 from projects.models import Document, Job, Suggestion
-from tests.pipelines.conftest import annotate_gold, gold_spans, wait_for_job
+from tests.conftest import wait_for_job
+from tests.pipelines.conftest import annotate_gold, gold_spans
 
 pytestmark = pytest.mark.django_db
 
