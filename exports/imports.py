@@ -34,9 +34,10 @@ from exports.records import DocumentRecord, FormatError
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
 from projects.actions.labels import do_create_missing_labels, labels_by_name
 from projects.errors import InvalidInput
-from projects.models import Annotation, Assignment, Document, Job, Label, Project, Relation, Span
+from projects.selectors import render_key
+from projects.models import Annotation, Assignment, Document, GoldRevision, Job, Label, Project, Relation, Span
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans
-from projects.token_columns import columns_of
+from projects.token_columns import columns_of, file_columns
 from projects.tokens import BulkTokenizer, Tokens
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,13 @@ logger = logging.getLogger(__name__)
 LABEL_NAME_MAX = Label._meta.get_field("name").max_length
 UNLABELLED = str(Document.Status.UNLABELLED)
 SUBMITTED = str(Annotation.Status.SUBMITTED)
+IMPORTED = str(GoldRevision.Action.IMPORT)
 # What a file's spans become: the importer's submitted annotation, or the document's gold.
 ANNOTATIONS_AS = ("submitted", "gold")
 # An import of at least this many documents refreshes the planner's statistics when it commits.
 ANALYZE_AFTER_DOCUMENTS = 1000
+# Warnings (with their line numbers) kept in a job's result; the rest are counted.
+MAX_WARNINGS = 100
 
 
 class _Lines:
@@ -98,9 +102,15 @@ def import_records(
 ) -> dict:
     """Store records as documents (and the importer's annotations), all or nothing.
 
-    ``annotations_as="submitted"`` stores a record's spans as the importer's submitted
-    annotation (the importer then holds one of the document's k places);
-    ``"gold"`` stores them as the document's reviewed gold annotation.
+    ``annotations_as="submitted"`` stores an annotated record's spans (none, too) as the
+    importer's submitted annotation (the importer then holds one of the document's k
+    places); ``"gold"`` stores them as the document's reviewed gold annotation, with its
+    first ``GoldRevision``. A record the file did not annotate is stored unlabelled.
+
+    What is let pass with a word is in the result's ``warnings`` (``{"line", "message"}``,
+    the first ``MAX_WARNINGS``; ``warnings_total`` counts them all): blank texts skipped
+    (``blank_skipped``), texts already stored skipped (``duplicates_skipped``), exact
+    duplicate spans and relations kept once, a DocBin's missing entity annotations.
 
     Raises FormatError naming the line of the first bad record; nothing is kept then.
     """
@@ -112,15 +122,15 @@ def import_records(
     writer_class = _CopyWriter if connection.vendor == "postgresql" else _OrmWriter
     writer = writer_class(project, importer, as_gold=annotations_as == "gold")
     counts = {"documents": 0, "annotations": 0, "spans": 0, "relations": 0, "duplicates_skipped": 0,
-              "labels_created": []}
+              "blank_skipped": 0, "labels_created": [], "warnings": [], "warnings_total": 0}
     records = iter(records)
     with transaction.atomic(), writer:
         while batch := list(islice(records, batch_size)):
-            with tokenizer.batch():  # meanwhile the writer may still be storing the previous batch
-                for line_no, record in batch:
-                    _check_record(line_no, record, project, entity_labels, relation_labels, create_labels,
-                                  counts, tokenizer, writer)
             lines_done = batch[-1][0]
+            with tokenizer.batch():  # meanwhile the writer may still be storing the previous batch
+                batch = [(line_no, record) for line_no, record in batch
+                         if _check_record(line_no, record, project, entity_labels, relation_labels, create_labels,
+                                          counts, tokenizer, writer)]
             hashes = [Document.hash_text(record.text) for _, record in batch]
             writer.wait()  # the previous batch is in the database before duplicates are looked for
             if skip_duplicates:
@@ -135,8 +145,21 @@ def import_records(
     return counts
 
 
+def _warn(counts: dict, line_no: int, message: str) -> None:
+    counts["warnings_total"] += 1
+    if len(counts["warnings"]) < MAX_WARNINGS:
+        counts["warnings"].append({"line": line_no, "message": message})
+
+
 def _check_record(line_no, record, project, entity_labels, relation_labels, create_labels, counts,
-                  tokenizer, writer) -> None:
+                  tokenizer, writer) -> bool:
+    """Check one record and give it its tokens; False for one to skip (a blank text), FormatError if bad."""
+    if not record.text.strip() and not record.spans:
+        counts["blank_skipped"] += 1
+        _warn(counts, line_no, "the text is empty or only whitespace; skipped")
+        return False
+    for message in record.warnings:
+        _warn(counts, line_no, message)
     try:
         if create_labels:
             for names, labels, kind in (({s.label for s in record.spans}, entity_labels, Label.Kind.ENTITY),
@@ -152,14 +175,18 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
                         labels[label.name] = label
                         counts["labels_created"].append(label.name)
         if not record.text.strip():
-            raise InvalidInput("the text is empty")
+            raise InvalidInput("the text is only whitespace, but it has spans")
         # PostgreSQL cannot store NUL in text or jsonb; say so here rather than fail the whole job blindly.
         if "\x00" in record.text:
             raise InvalidInput("the text contains a NUL character (\\u0000)")
         if record.meta and "\\u0000" in json.dumps(record.meta):
             raise InvalidInput("meta contains a NUL character (\\u0000)")
-        record.tokens, doc = tokenizer.tokenize(record.text)
-        tokens = Tokens.from_columns(columns_of(doc)) if record.spans else None
+        own = file_columns(record.tokens, record.text)  # the file's own tokens (conll, spacy, Prodigy)
+        if own is not None:
+            tokens = Tokens.from_columns(own) if record.spans else None
+        else:
+            record.tokens, doc = tokenizer.tokenize(record.text)
+            tokens = Tokens.from_columns(columns_of(doc)) if record.spans else None
         spans = [SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)]
         if spans:
             check_spans(spans, text_length=len(record.text), tokens=tokens,
@@ -170,6 +197,7 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
     except InvalidInput as exc:
         hint = " (import with create_labels=true to create it)" if exc.code == "unknown_label" else ""
         raise FormatError(line_no, exc.detail + hint) from None
+    return True
 
 
 def _drop_duplicates(project, batch, hashes, counts):
@@ -181,6 +209,8 @@ def _drop_duplicates(project, batch, hashes, counts):
     for item, digest in zip(batch, hashes):
         if digest in existing:
             counts["duplicates_skipped"] += 1
+            _warn(counts, item[0], "the same text as a document already in the project or earlier in the file; "
+                                   "skipped (import with skip_duplicates=false to keep it)")
             continue
         existing.add(digest)
         kept.append(item)
@@ -200,11 +230,21 @@ class _Writer:
                                         else Document.Status.IN_PROGRESS)
 
     def status_of(self, record: DocumentRecord) -> str:
-        return self.annotated_status if record.spans or record.relations else UNLABELLED
+        return self.annotated_status if record.annotated else UNLABELLED
 
     def assignees_of(self, record: DocumentRecord) -> int:
         """The importer's submitted annotation takes one of the document's k places; gold takes none."""
-        return int(not self.as_gold and bool(record.spans or record.relations))
+        return int(not self.as_gold and record.annotated)
+
+    def gold_revision(self, record: DocumentRecord) -> tuple[list, list, list]:
+        """``(spans, relations, added)`` of the first GoldRevision of gold imported from ``record``,
+        as ``projects.actions.gold`` records a save."""
+        spans = sorted(({"id": render_key(str(i)), "start": s.start, "end": s.end, "label": s.label}
+                        for i, s in enumerate(record.spans)), key=lambda s: (s["start"], s["end"]))
+        relations = [{"head": render_key(str(r.head)), "tail": render_key(str(r.tail)), "label": r.label}
+                     for r in record.relations]
+        added = [list(s) for s in sorted({(s.start, s.end, s.label) for s in record.spans})]
+        return spans, relations, added
 
     def write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
         """Store one checked batch (perhaps in the background: ``wait`` for it)."""
@@ -229,13 +269,19 @@ class _OrmWriter(_Writer):
                      status=self.status_of(r), assignee_count=self.assignees_of(r))
             for (_, r), digest in zip(batch, hashes)
         )
-        annotated = [(doc, r) for doc, (_, r) in zip(documents, batch) if r.spans or r.relations]
+        annotated = [(doc, r) for doc, (_, r) in zip(documents, batch) if r.annotated]
         annotations = Annotation.objects.bulk_create(
             Annotation(document=doc, annotator_id=self.importer_id, status=Annotation.Status.SUBMITTED,
                        is_gold=self.as_gold)
             for doc, _ in annotated
         )
-        if not self.as_gold:
+        if self.as_gold:
+            GoldRevision.objects.bulk_create(
+                GoldRevision(document=doc, version=1, editor_id=self.importer_id, action=GoldRevision.Action.IMPORT,
+                             spans=spans, relations=relations, added=added, removed=[])
+                for doc, r in annotated for spans, relations, added in [self.gold_revision(r)]
+            )
+        else:
             now = timezone.now()
             Assignment.objects.bulk_create(
                 Assignment(project=self.project, document=doc, annotator_id=self.importer_id, submitted_at=now)
@@ -280,6 +326,7 @@ class _CopyWriter(_Writer):
     DOCUMENT_FIELDS = ["id", "project", "text", "meta", "content_hash", "tokens", "status", "assignee_count"]
     ANNOTATION_FIELDS = ["id", "document", "annotator", "status", "is_gold"]
     ASSIGNMENT_FIELDS = ["project", "document", "annotator", "submitted_at"]
+    GOLD_REVISION_FIELDS = ["document", "version", "editor", "action", "spans", "relations", "added", "removed"]
     SPAN_FIELDS = ["id", "annotation", "key", "start", "end", "label"]  # without "id" unless relations need it
     RELATION_FIELDS = ["annotation", "head", "tail", "label"]
 
@@ -315,7 +362,7 @@ class _CopyWriter(_Writer):
 
     def _write(self, batch, hashes, entity_labels, relation_labels, counts) -> None:
         now = timezone.now()
-        annotated = [r for _, r in batch if r.spans or r.relations]
+        annotated = [r for _, r in batch if r.annotated]
         span_count = sum(len(r.spans) for r in annotated)
         relation_count = sum(len(r.relations) for r in annotated)
         with self.pg.cursor() as cursor:
@@ -327,11 +374,18 @@ class _CopyWriter(_Writer):
                 for (_, r), digest, pk in zip(batch, hashes, document_ids):
                     write_row((pk, project_id, r.text, json.dumps(r.meta, ensure_ascii=False), digest, r.tokens,
                                self.status_of(r), self.assignees_of(r)))
-            annotated_docs = [pk for (_, r), pk in zip(batch, document_ids) if r.spans or r.relations]
+            annotated_docs = [pk for (_, r), pk in zip(batch, document_ids) if r.annotated]
             with self._copy(cursor, Annotation, self.ANNOTATION_FIELDS, now) as write_row:
                 for pk, document_id in zip(annotation_ids, annotated_docs):
                     write_row((pk, document_id, self.importer_id, SUBMITTED, self.as_gold))
-            if not self.as_gold:
+            if self.as_gold:
+                with self._copy(cursor, GoldRevision, self.GOLD_REVISION_FIELDS, now) as write_row:
+                    for document_id, r in zip(annotated_docs, annotated):
+                        spans, relations, added = self.gold_revision(r)
+                        write_row((document_id, 1, self.importer_id, IMPORTED, json.dumps(spans, ensure_ascii=False),
+                                   json.dumps(relations, ensure_ascii=False), json.dumps(added, ensure_ascii=False),
+                                   "[]"))
+            else:
                 with self._copy(cursor, Assignment, self.ASSIGNMENT_FIELDS, now) as write_row:
                     for document_id in annotated_docs:
                         write_row((project_id, document_id, self.importer_id, now))
@@ -442,7 +496,7 @@ def analyze_imported_tables() -> None:
     """
     if connection.vendor != "postgresql":
         return
-    tables = [model._meta.db_table for model in (Document, Annotation, Assignment, Span, Relation)]
+    tables = [model._meta.db_table for model in (Document, Annotation, Assignment, GoldRevision, Span, Relation)]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
 

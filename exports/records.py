@@ -36,8 +36,15 @@ class DocumentRecord:
     id: int | None = None
     annotator: str | None = None
     # The document's stored tokens (``projects.token_columns``), when it has them: writers that
-    # tokenize use them instead. Set by imports (then stored) and exports (read back).
+    # tokenize use them instead. Set by readers of token-based files (the file's own tokens,
+    # ``token_columns.pack_words``), by imports (then stored) and by exports (read back).
     tokens: bytes | None = None
+    # False when the file did not annotate the document (no "spans" key, a DocBin doc whose
+    # tokens are all missing, a CoNLL file of tokens only): it is stored unlabelled. True with
+    # no spans is an annotated document that has no entity, which counts as much as any other.
+    annotated: bool = True
+    # What a reader let pass but the user should hear of (an exact duplicate span collapsed...).
+    warnings: list[str] = field(default_factory=list)
 
 
 class FormatError(ValueError):

@@ -9,7 +9,8 @@ counts once. The chunk that completes the plan finishes the job.
 
 Offsets are code points (Python ``str`` indices), end exclusive. A predicted
 span is kept when its label maps to a project entity label and both its ends
-fall on the project tokenizer's token boundaries; otherwise it is dropped and
+fall on the document's token boundaries (a file's own tokens, which the model
+is then run on, or the project tokenizer's); otherwise it is dropped and
 counted, never moved.
 """
 
@@ -36,7 +37,8 @@ from pipelines.models import JobChunk
 from pipelines.registry import Source, label_map_of, resolve_model
 from projects.actions.jobs import finish_job, is_cancelled
 from projects.models import Document, Job, Label, Project, Suggestion
-from projects.tokens import tokenize, tokenizer_for
+from projects.token_columns import doc_of, file_columns
+from projects.tokens import Tokens, tokenize, tokenizer_for
 
 MAX_EXAMPLES = 10
 WRITE_ATTEMPTS = 3
@@ -151,21 +153,27 @@ def tokenizes_like_project(nlp, language: str) -> bool:
     return known[language]
 
 
-def predict_suggestions(nlp, items: Sequence[tuple[int, str]], *, language: str, mapper: Callable[[str], int | None],
-                        batch_size: int, stats: PrelabelStats | None = None,
+def predict_suggestions(nlp, items: Sequence[tuple[int, str, bytes | None]], *, language: str,
+                        mapper: Callable[[str], int | None], batch_size: int, stats: PrelabelStats | None = None,
                         same_tokens: bool | None = None) -> list[SuggestionRow]:
-    """The suggestions for ``(document id, text)`` items, predicted with ``nlp.pipe`` in batches of ``batch_size``.
+    """The suggestions for ``(document id, text, stored tokens)`` items, predicted with ``nlp.pipe`` in
+    batches of ``batch_size``.
 
-    ``same_tokens`` (default: ``tokenizes_like_project``) lets the model's own
-    tokens stand for the project's; otherwise each text with entities is
-    tokenized by the project tokenizer to check their ends.
+    A document whose tokens came from a file is given to the model as a Doc
+    of those tokens, so what it finds lies on them; its ends are checked
+    against them. For the others ``same_tokens`` (default:
+    ``tokenizes_like_project``) lets the model's own tokens stand for the
+    project's; otherwise each text with entities is tokenized by the project
+    tokenizer to check their ends.
     """
     stats = stats if stats is not None else PrelabelStats()
     if same_tokens is None:
         same_tokens = tokenizes_like_project(nlp, language)
     rows = []
-    texts = (text for _, text in items)
-    for (document_id, text), doc in zip(items, nlp.pipe(texts, batch_size=batch_size)):
+    own = [file_columns(stored, text) for _, text, stored in items]
+    inputs = (text if columns is None else doc_of(nlp.vocab, text, columns)
+              for (_, text, _), columns in zip(items, own))
+    for (document_id, text, _), columns, doc in zip(items, own, nlp.pipe(inputs, batch_size=batch_size)):
         stats.documents += 1
         if not doc.ents:
             continue
@@ -176,11 +184,11 @@ def predict_suggestions(nlp, items: Sequence[tuple[int, str]], *, language: str,
                 stats.dropped_labels[ent.label_] += 1
                 continue
             start, end = ent.start_char, ent.end_char
-            if same_tokens:
+            if same_tokens and columns is None:
                 aligned = not (doc[ent.start].is_space or doc[ent.end - 1].is_space)
             else:
                 if tokens is None:
-                    tokens = tokenize(text, language)
+                    tokens = tokenize(text, language) if columns is None else Tokens.from_columns(columns)
                 aligned = start in tokens.span_starts and end in tokens.span_ends
             if not aligned:
                 stats.misaligned += 1
@@ -251,13 +259,13 @@ def plan_prelabel(job: Job) -> list[int]:
     return [i for i in range(len(plan["chunks"])) if i not in done]
 
 
-def chunk_documents(job: Job, index: int) -> list[tuple[int, str]]:
+def chunk_documents(job: Job, index: int) -> list[tuple[int, str, bytes | None]]:
     first, last, _count = job.params["plan"]["chunks"][index]
     queryset = Document.objects.filter(project_id=job.project_id, id__gte=first, id__lte=last)
     chosen = job.params.get("documents")  # sorted by the action
     if chosen is not None:
         queryset = queryset.filter(id__in=chosen[bisect.bisect_left(chosen, first):bisect.bisect_right(chosen, last)])
-    return list(queryset.order_by("id").values_list("id", "text"))
+    return list(queryset.order_by("id").values_list("id", "text", "tokens"))
 
 
 def run_prelabel_chunk(job_id: int, index: int) -> str:
@@ -287,7 +295,7 @@ def run_prelabel_chunk(job_id: int, index: int) -> str:
             with transaction.atomic():
                 # First, so a concurrent copy of this chunk waits here and then fails on the unique key.
                 chunk = JobChunk.objects.create(job=job, index=index, documents=planned, stats=stats.as_dict())
-                replace_suggestions([i for i, _ in items], rows, model=info.name, version=info.version)
+                replace_suggestions([item[0] for item in items], rows, model=info.name, version=info.version)
                 Job.objects.filter(pk=job.pk).update(progress_done=F("progress_done") + planned)
                 chunk.stats["seconds"] = {"predict": round(predicted - started, 3),
                                           "write": round(time.perf_counter() - predicted, 3)}

@@ -40,6 +40,7 @@ from pipelines.models import TrainedModel
 from pipelines.registry import resolve_model
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
 from projects.models import Job, Project
+from projects.token_columns import doc_of, file_columns
 
 NER_FACTORIES = ("ner", "beam_ner")
 DROPOUT = 0.2
@@ -89,10 +90,12 @@ def check_enough(data: TrainingData, minimum: int) -> None:
 
 
 def make_examples(nlp: Language, records: list[DocumentRecord], stats: ExampleStats) -> list[Example]:
-    """One Example per record; tokens under a span that does not align are marked unknown ("-"), never guessed."""
+    """One Example per record, on the document's own tokens when a file gave them (else ``nlp``'s);
+    tokens under a span that does not align are marked unknown ("-"), never guessed."""
     examples = []
     for record in records:
-        doc = nlp.make_doc(record.text)
+        own = file_columns(record.tokens, record.text)
+        doc = doc_of(nlp.vocab, record.text, own) if own is not None else nlp.make_doc(record.text)
         kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
         stats.overlapping += len(dropped)
         aligned, unknown = [], []

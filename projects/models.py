@@ -230,6 +230,7 @@ class GoldRevision(models.Model):
     class Action(models.TextChoices):
         EDIT = "edit", "Edited"
         ADOPT = "adopt", "Adopted an annotator's annotation"
+        IMPORT = "import", "Imported as gold"
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="gold_revisions")
     version = models.PositiveIntegerField()

@@ -9,10 +9,16 @@ again (for a CoNLL export that was most of the work). The packed form:
 ``starts`` and ``lengths`` are little-endian unsigned integers, 2 bytes each
 when the text is shorter than 65,536 code points, else 4; ``flags`` is one
 byte per token (``SPACY``: a space follows it, ``PUNCT``: spaCy's IS_PUNCT,
-``SPACE``: a whitespace token). The header names the language and the spaCy
-version that tokenized: tokens packed by another one are ignored (``unpack``
-gives None) and the caller tokenizes as before, so a spaCy upgrade or a
-project's new language never serves stale tokens.
+``SPACE``: a whitespace token, ``STARTS_SENTENCE`` / ``INSIDE_SENTENCE``: spaCy's
+SENT_START 1 / -1, neither for unknown). The header names the language and
+the spaCy version that tokenized: tokens packed by another one are ignored
+(``unpack`` gives None) and the caller tokenizes as before, so a spaCy upgrade
+or a project's new language never serves stale tokens.
+
+Tokens that a file gave (a CoNLL file, a DocBin, Prodigy's ``tokens``) are
+packed under ``FILE_KEY`` instead, with the file's sentence starts: no
+tokenizer made them, so no spaCy version or language makes them stale, and
+they are the document's tokens for good (``pack_words``).
 
 Pure: no Django, so format writers can use it on plain records.
 """
@@ -21,14 +27,19 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import add
 
+import numpy
 import spacy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, SENT_START, SPACY
+from spacy.lang.lex_attrs import is_punct
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
-SPACY_AFTER, PUNCT, SPACE = 1, 2, 4
+SPACY_AFTER, PUNCT, SPACE, STARTS_SENTENCE, INSIDE_SENTENCE = 1, 2, 4, 8, 16
+FILE_KEY = "file"  # the header of tokens a file gave; never a tokenizer key ("en/3.8.18")
 _ATTRS = [IDX, LENGTH, SPACY, IS_PUNCT, IS_SPACE]
 
 
@@ -39,9 +50,17 @@ class TokenColumns:
     starts: list[int]
     ends: list[int]
     flags: bytes
+    from_file: bool = False  # the file's own tokens (FILE_KEY), not a tokenizer's
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    def sentence_starts(self) -> list[int] | None:
+        """Per token spaCy's SENT_START value (1 starts a sentence, -1 does not, 0 unknown);
+        None when no token says (tokenizers' tokens, and files without sentences)."""
+        if not any(self.flags.translate(_SENT_BITS)):
+            return None
+        return [_SENT_VALUES[flag] for flag in self.flags.translate(_SENT_BITS)]
 
     def punct(self) -> bytes:
         """Per token, 1 where IS_PUNCT."""
@@ -54,6 +73,8 @@ class TokenColumns:
 
 _PUNCT_BIT = bytes(int(bool(flag & PUNCT)) for flag in range(256))
 _NOT_SPACE_BIT = bytes(int(not flag & SPACE) for flag in range(256))
+_SENT_BITS = bytes(flag & (STARTS_SENTENCE | INSIDE_SENTENCE) for flag in range(256))
+_SENT_VALUES = {0: 0, STARTS_SENTENCE: 1, INSIDE_SENTENCE: -1, STARTS_SENTENCE | INSIDE_SENTENCE: 1}
 
 
 def tokenizer_key(language: str) -> str:
@@ -86,7 +107,10 @@ def unpack(data: bytes | memoryview | None, key: str, text: str) -> TokenColumns
         return None
     data = bytes(data)  # a memoryview from some database drivers
     header = key.encode("ascii") + b"\n"
-    if not data.startswith(header):
+    from_file = data.startswith(_FILE_HEADER)
+    if from_file:
+        header = _FILE_HEADER
+    elif not data.startswith(header):
         return None
     width = 2 if len(text) < 65536 else 4
     count, rest = divmod(len(data) - len(header), 2 * width + 1)
@@ -99,7 +123,86 @@ def unpack(data: bytes | memoryview | None, key: str, text: str) -> TokenColumns
     if sys.byteorder == "big":
         starts.byteswap()
         lengths.byteswap()
-    return TokenColumns(starts.tolist(), list(map(add, starts, lengths)), data[at + 2 * width * count:])
+    return TokenColumns(starts.tolist(), list(map(add, starts, lengths)), data[at + 2 * width * count:], from_file)
 
 
+def file_columns(data: bytes | memoryview | None, text: str) -> TokenColumns | None:
+    """The columns packed in ``data`` when a file gave them (``pack_words``); None for a tokenizer's or none."""
+    if data is None or bytes(data[:len(_FILE_HEADER)]) != _FILE_HEADER:
+        return None
+    return unpack(data, FILE_KEY, text)
+
+
+def pack_words(text: str, offsets: Sequence[tuple[int, int]], sent_starts: Sequence[int] | None = None) -> bytes:
+    """The tokens a file gave for ``text``, packed under ``FILE_KEY``.
+
+    ``offsets`` are each token's ``(start, end)`` in code points, in order, not
+    overlapping, none empty; what lies between them must be whitespace.
+    ``sent_starts`` (optional) gives each token's spaCy SENT_START value: 1, -1
+    or 0 (unknown). Whitespace between tokens becomes what spaCy makes of it:
+    one space after a token is that token's trailing space; anything else (a
+    line break, a second space) is a whitespace token of its own that does
+    not start a sentence. So ``doc_of`` gives a Doc whose text is ``text``.
+    ValueError says which token breaks a rule.
+    """
+    starts, ends, flags, sentences = [], [], bytearray(), []
+    known = sent_starts is not None and any(sent_starts)
+    at = 0
+    for i, (start, end) in enumerate(offsets):
+        if not at <= start < end <= len(text):
+            what = "is empty" if start == end else (
+                "starts before the token before it ends" if start < at else f"is outside the text (0-{len(text)})")
+            raise ValueError(f"token {i} ({start}-{end}) {what}")
+        gap = text[at:start]
+        if gap:
+            if gap.strip():
+                raise ValueError(f"the text between tokens at {at}-{start} ({gap[:20]!r}) is not whitespace; "
+                                 "every character must belong to a token")
+            if starts and ends[-1] == at and gap[0] == " ":  # the token before takes one space
+                flags[-1] |= SPACY_AFTER
+                gap = gap[1:]
+            if gap:
+                starts.append(start - len(gap))
+                ends.append(start)
+                flags.append(SPACE)
+                sentences.append(-1)
+        word = text[start:end]
+        starts.append(start)
+        ends.append(end)
+        flags.append((SPACE if word.isspace() else 0) | (PUNCT if is_punct(word) else 0))
+        sentences.append(sent_starts[i] if known else 0)
+        at = end
+    rest = text[at:]
+    if rest.strip():
+        raise ValueError(f"the text after the last token ({rest[:20]!r}) is not whitespace; "
+                         "every character must belong to a token")
+    if rest:
+        if starts and rest[0] == " ":
+            flags[-1] |= SPACY_AFTER
+            rest = rest[1:]
+        if rest:
+            starts.append(len(text) - len(rest))
+            ends.append(len(text))
+            flags.append(SPACE)
+            sentences.append(-1)
+    if known and sentences:
+        sentences[0] = 1  # spaCy: the first token always starts a sentence
+        for i, value in enumerate(sentences):
+            flags[i] |= STARTS_SENTENCE if value == 1 else INSIDE_SENTENCE if value == -1 else 0
+    width = "<u2" if len(text) < 65536 else "<u4"
+    return b"".join((_FILE_HEADER, numpy.asarray(starts, dtype=width).tobytes(),
+                     numpy.asarray([e - s for s, e in zip(starts, ends)], dtype=width).tobytes(), bytes(flags)))
+
+
+def doc_of(vocab: Vocab, text: str, columns: TokenColumns) -> Doc:
+    """A Doc of ``text`` with exactly these tokens (and their sentence starts, when known)."""
+    doc = Doc(vocab, words=[text[s:e] for s, e in zip(columns.starts, columns.ends)],
+              spaces=[bool(flag & SPACY_AFTER) for flag in columns.flags])
+    sentences = columns.sentence_starts()
+    if sentences is not None:
+        doc.from_array([SENT_START], numpy.asarray(sentences, dtype="int64").astype("uint64"))
+    return doc
+
+
+_FILE_HEADER = FILE_KEY.encode("ascii") + b"\n"
 _ARRAY_CODES = {2: "H", 4: "I" if array("I").itemsize == 4 else "L"}

@@ -19,13 +19,10 @@ Without any ``-DOCSTART-`` line the whole file is one document.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, compress, islice
 
-from spacy.attrs import SENT_START
 from spacy.language import Language
-from spacy.pipeline import Sentencizer
 
 from exports.formats.iob import (
     BILUO,
@@ -37,9 +34,8 @@ from exports.formats.iob import (
     split_tag,
     tags_to_spans,
 )
-from exports.formats.spacy_docbin import _align, sentencizer_starts
+from exports.formats.tokens import punct_chars_of, record_columns, sentence_starts, token_ranges
 from exports.records import DocumentRecord, ExportStats, FormatError, SpanRecord
-from projects import token_columns
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINE = "-DOCSTART- -X- O O"  # spacy convert --converter ner splits documents on this exact line
@@ -53,58 +49,33 @@ def write_conll(
     Of overlapping spans the longest (in code points) is kept, ties to the
     earliest; the others are counted in ``stats.dropped_overlaps``. ValueError
     names a span that is not on token boundaries or covers only whitespace.
-    A record's stored tokens (``record.tokens``, packed by ``nlp``'s language and
-    spaCy version) are used as they are; otherwise the text is tokenized.
+    A record's stored tokens (``record.tokens``: the file's own, or packed by
+    ``nlp``'s language and spaCy version) are used as they are; otherwise the
+    text is tokenized.
     """
     if scheme not in (IOB2, BILUO):
         raise ValueError(f"CoNLL export writes {IOB2} or {BILUO} tags, not {scheme!r}")
-    sentencizer = nlp.get_pipe("sentencizer") if "sentencizer" in nlp.pipe_names else Sentencizer()
-    punct_chars = sentencizer.punct_chars
-    key = token_columns.tokenizer_key(nlp.lang)
+    punct_chars = punct_chars_of(nlp)
     for record in records:
-        yield _document_lines(record, nlp, key, punct_chars, scheme, stats)
+        yield _document_lines(record, nlp, punct_chars, scheme, stats)
 
 
-def _document_lines(
-    record: DocumentRecord, nlp: Language, key: str, punct_chars, scheme: str, stats: ExportStats | None
-) -> str:
+def _document_lines(record: DocumentRecord, nlp: Language, punct_chars, scheme: str,
+                    stats: ExportStats | None) -> str:
     """One document's lines: what ``annotated_docs`` and iterating ``doc.sents`` give,
-    computed from the Doc's arrays without making a spaCy Token per token.
-
-    The sentence starts are the Sentencizer's rule (a token that is neither
-    punctuation nor in ``punct_chars`` after one in ``punct_chars``) plus the
-    rules of ``spacy_docbin._fix_sentences``; tests compare both paths.
-    """
+    computed from the token columns without making a spaCy Doc (tests compare both paths)."""
     text = record.text
-    doc = None
-    columns = token_columns.unpack(record.tokens, key, text)
-    if columns is None:
-        doc = nlp.make_doc(text)
-        columns = token_columns.columns_of(doc)
+    columns, doc = record_columns(record, nlp)
     n = len(columns)
-    firsts, lasts, flags = columns.starts, columns.ends, columns.flags
-    spans = [_token_range(record, i, firsts, lasts, nlp) for i in range(len(record.spans))]
+    spans = token_ranges(record, columns)
     kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
     if stats is not None:
         stats.documents += 1
         stats.dropped_overlaps += len(dropped)
     if not n:
         return DOCSTART_LINE + "\n\n"
-    words = [text[i:j] for i, j in zip(firsts, lasts)]
-    starts = sentencizer_starts(words, columns.punct(), punct_chars)  # starts[i]: token i begins a sentence
-    if doc is not None and doc.has_annotation("SENT_START"):  # the tokenizer set some; the sentencizer keeps them
-        for i, value in enumerate(doc.to_array(SENT_START).tolist()):
-            if value:
-                starts[i] = value == 1
-    if "\n" in text:  # a line break ends a sentence
-        for i in range(n - 1):
-            if flags[i] & token_columns.SPACE and "\n" in words[i]:
-                if i > 0:
-                    starts[i] = False
-                starts[i + 1] = True
-    for first, end in spans:  # never a sentence start inside a span
-        for i in range(first + 1, end):
-            starts[i] = False
+    words = [text[i:j] for i, j in zip(columns.starts, columns.ends)]
+    starts = sentence_starts(text, columns, spans, punct_chars, doc)
     # Whitespace tokens (" ", "\n\n") cannot be written, so tags are computed over
     # the visible tokens only; visible[i] counts those before token i.
     shown = columns.visible()
@@ -124,30 +95,17 @@ def _document_lines(
             )
         ents.append((start, end, span.label))
     count = len(words)
-    if len(" ".join(words).split()) != count:  # cannot happen with spaCy's tokenizers; never write a broken line
+    if len(" ".join(words).split()) != count:  # a file's token with a space inside: never write a broken line
         word = next(word for word in words if len(word.split()) != 1)
-        raise ValueError(f"document {record.id}: token {word!r} contains whitespace")
+        raise ValueError(f"document {record.id}: token {word!r} contains whitespace, which CoNLL cannot hold")
     if not count:
         return DOCSTART_LINE + "\n\n"
     lines = list(map("{} {}\n".format, words, spans_to_tags(ents, count, scheme)))
-    firsts_of_sentences = compress(range(1, n), islice(starts, 1, None))
+    firsts_of_sentences = compress(range(1, n), (start == 1 for start in islice(starts, 1, None)))
     ends = set(map(visible.__getitem__, firsts_of_sentences)) - {0, count}  # sentence ends, in visible tokens
     for end in sorted(ends, reverse=True):
         lines.insert(end, "\n")
     return DOCSTART_LINE + "\n\n" + "".join(lines) + "\n"
-
-
-def _token_range(record: DocumentRecord, i: int, firsts: list[int], lasts: list[int], nlp: Language) -> tuple[int, int]:
-    """``(first token, end token)`` of span ``i``: what ``doc.char_span(..., alignment_mode="strict")``
-    finds, by bisection over the tokens' start and end offsets; ``_align``'s ValueError if none."""
-    span = record.spans[i]
-    first = bisect_left(firsts, span.start)
-    last = bisect_left(lasts, span.end)
-    if (0 <= span.start < span.end <= len(record.text) and first < len(firsts) and firsts[first] == span.start
-            and last < len(lasts) and lasts[last] == span.end):
-        return first, last + 1
-    _align(nlp.make_doc(record.text), record, i)  # raises, naming the span
-    raise AssertionError("unreachable: strict char_span found a span that bisection did not")
 
 
 def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:

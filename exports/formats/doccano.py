@@ -7,7 +7,8 @@ Offsets are code points into ``text`` (end exclusive). ``label`` (or the
 older ``labels``, and ``data`` for ``text``) holds ``[start, end, "LABEL"]``
 triples; projects with relations export ``entities`` and ``relations``
 (``{"from_id", "to_id", "type"}`` naming entity ids). Every other key goes to
-``meta``, as doccano does on import.
+``meta``, as doccano does on import. A line with ``"label": []`` is an
+annotated document with no entity; one with no label key is not annotated.
 """
 
 from __future__ import annotations
@@ -49,12 +50,11 @@ def _to_jsonl(obj: object) -> dict:
     relations = obj.get("relations") or []
     if not isinstance(relations, list):
         raise ValueError('"relations" must be a list')
-    return {
-        "text": obj.get("text", obj.get("data")),
-        "meta": meta,
-        "spans": spans,
-        "relations": [_relation(i, r, ids) for i, r in enumerate(relations)],
-    }
+    converted = {"text": obj.get("text", obj.get("data")), "meta": meta,
+                 "relations": [_relation(i, r, ids) for i, r in enumerate(relations)]}
+    if any(obj.get(key) is not None for key in ("label", "labels", "entities")):
+        converted["spans"] = spans  # an empty list too: annotated, with no entity
+    return converted
 
 
 def _triple(key: str, i: int, triple: object) -> dict:

@@ -4,8 +4,17 @@
     {"text": "HTS leads them.", "spans": [{"start": 0, "end": 3, "label": "ORG"}], "relations": []}
 
 ``start``/``end`` are code point offsets into ``text`` (end exclusive);
-relation ``head``/``tail`` are indices into that line's ``spans``. Exports add
-``id`` and ``annotator``; the reader accepts and keeps them.
+relation ``head``/``tail`` are indices into that line's ``spans``. A line with
+``"spans"`` (an empty list too) is an annotated document; without, it is
+stored unlabelled. Exports add ``id`` and ``annotator``; the reader accepts
+and keeps them. Documents whose tokens came from a file carry them as
+Prodigy does (``"tokens": [{"text", "start", "end", "id", "ws"}]``) and, when
+the file gave sentences, ``"sentence_starts"``: the indices of the tokens
+that start one. The reader keeps both as the document's own tokens.
+
+An exact duplicate span (same offsets and label) or relation is kept once,
+with a warning on the record; a relation between a span and its own
+duplicate is an error.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 
 from exports.records import DocumentRecord, FormatError, RelationRecord, SpanRecord
+from projects import token_columns
 
 
 def read_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
@@ -43,21 +53,25 @@ def read_json_lines(lines: Iterable[str], to_jsonl: Callable[[object], object | 
 
 
 def parse_document(obj: object) -> DocumentRecord:
-    """Check one decoded JSON object and turn it into a record; ValueError says what is wrong."""
+    """Check one decoded JSON object and turn it into a record; ValueError says what is wrong.
+
+    A blank ``text`` is let through (the import skips it, with a warning).
+    """
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
     text = obj.get("text")
     if not isinstance(text, str):
         raise ValueError('"text" must be a string')
-    if not text.strip():
-        raise ValueError('"text" is empty')
     meta = obj.get("meta", {})
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise ValueError('"meta" must be an object')
-    spans = [_parse_span(i, s, len(text)) for i, s in enumerate(_list(obj, "spans"))]
-    relations = [_parse_relation(i, r, len(spans)) for i, r in enumerate(_list(obj, "relations"))]
+    warnings: list[str] = []
+    spans, index_of = _unique_spans([_parse_span(i, s, len(text)) for i, s in enumerate(_list(obj, "spans"))],
+                                    warnings)
+    relations = _unique_relations([_parse_relation(i, r, len(index_of)) for i, r in enumerate(_list(obj, "relations"))],
+                                  index_of, warnings)
     doc_id = obj.get("id")
     annotator = obj.get("annotator")
     return DocumentRecord(
@@ -67,7 +81,97 @@ def parse_document(obj: object) -> DocumentRecord:
         relations=relations,
         id=doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool) else None,
         annotator=annotator if isinstance(annotator, str) else None,
+        tokens=_parse_tokens(obj, text, warnings),
+        annotated=obj.get("spans") is not None,
+        warnings=warnings,
     )
+
+
+def _unique_spans(spans: list[SpanRecord], warnings: list[str]) -> tuple[list[SpanRecord], list[int]]:
+    """The spans with exact duplicates left out, and for each given span the index of the one kept."""
+    kept: list[SpanRecord] = []
+    first: dict[SpanRecord, int] = {}
+    index_of = []
+    for i, span in enumerate(spans):
+        if span in first:
+            warnings.append(f"spans[{i}] ({span.start}-{span.end} {span.label}) repeats spans[{first[span]}]; "
+                            "kept once")
+            index_of.append(index_of[first[span]])
+            continue
+        first[span] = i
+        index_of.append(len(kept))
+        kept.append(span)
+    return kept, index_of
+
+
+def _unique_relations(relations: list[RelationRecord], index_of: list[int],
+                      warnings: list[str]) -> list[RelationRecord]:
+    """The relations pointed at the spans kept, exact duplicates left out."""
+    kept: list[RelationRecord] = []
+    seen: dict[RelationRecord, int] = {}
+    for i, given in enumerate(relations):
+        relation = RelationRecord(index_of[given.head], index_of[given.tail], given.label)
+        if relation.head == relation.tail:
+            raise ValueError(f"relations[{i}]: head {given.head} and tail {given.tail} are the same span given twice")
+        if relation in seen:
+            warnings.append(f"relations[{i}] ({given.label}) repeats relations[{seen[relation]}]; kept once")
+            continue
+        seen[relation] = i
+        kept.append(relation)
+    return kept
+
+
+def _parse_tokens(obj: dict, text: str, warnings: list[str]) -> bytes | None:
+    """The line's own tokens (Prodigy's ``tokens``, with our ``sentence_starts``), packed; None without.
+
+    Tokens that do not fit the text (one that says other text than the text has
+    there, a gap of non-space text, a list that stops short) are set aside with
+    a warning: the project's tokenizer then tokenizes, and the spans are checked
+    against its tokens instead.
+    """
+    tokens = obj.get("tokens")
+    starts = obj.get("sentence_starts")
+    if tokens is None:
+        if starts is not None:
+            raise ValueError('"sentence_starts" needs "tokens"')
+        return None
+    if not isinstance(tokens, list):
+        raise ValueError('"tokens" must be a list of {"start", "end"} objects')
+    offsets = []
+    for i, token in enumerate(tokens):
+        if not isinstance(token, dict) or not (_int(token.get("start")) and _int(token.get("end"))):
+            raise ValueError(f'tokens[{i}] must be an object with integer "start" and "end"')
+        start, end = token["start"], token["end"]
+        if "text" in token and text[start:end] != token["text"]:
+            warnings.append(f"tokens[{i}]: {token['text']!r} is not what the text has at {start}-{end} "
+                            f"({text[start:end]!r}); the file's tokens are set aside")
+            return None
+        offsets.append((start, end))
+    sentences = None
+    if starts is not None:
+        if not isinstance(starts, list) or not all(_int(i) and 0 <= i < len(tokens) for i in starts):
+            raise ValueError(f'"sentence_starts" must be a list of token indices (0..{len(tokens) - 1})')
+        sentences = [-1] * len(tokens)
+        for i in starts:
+            sentences[i] = 1
+    try:
+        return token_columns.pack_words(text, offsets, sentences)
+    except ValueError as exc:
+        warnings.append(f"tokens: {exc}; the file's tokens are set aside")
+        return None
+
+
+def token_objects(record: DocumentRecord) -> tuple[list[dict], list[int] | None] | None:
+    """A record's own tokens as Prodigy writes them, and the tokens that start sentences (None when
+    unknown); None when the record has no tokens from a file."""
+    columns = token_columns.file_columns(record.tokens, record.text)
+    if columns is None:
+        return None
+    text = record.text
+    tokens = [{"text": text[s:e], "start": s, "end": e, "id": i, "ws": bool(flag & token_columns.SPACY_AFTER)}
+              for i, (s, e, flag) in enumerate(zip(columns.starts, columns.ends, columns.flags))]
+    sentences = columns.sentence_starts()
+    return tokens, None if sentences is None else [i for i, value in enumerate(sentences) if value == 1]
 
 
 def write_jsonl(records: Iterable[DocumentRecord]) -> Iterator[str]:
@@ -78,8 +182,14 @@ def write_jsonl(records: Iterable[DocumentRecord]) -> Iterator[str]:
             obj["id"] = record.id
         obj["text"] = record.text
         obj["meta"] = record.meta
-        obj["spans"] = [{"start": s.start, "end": s.end, "label": s.label} for s in record.spans]
-        obj["relations"] = [{"head": r.head, "tail": r.tail, "label": r.label} for r in record.relations]
+        if record.annotated:
+            obj["spans"] = [{"start": s.start, "end": s.end, "label": s.label} for s in record.spans]
+            obj["relations"] = [{"head": r.head, "tail": r.tail, "label": r.label} for r in record.relations]
+        own = token_objects(record) if record.tokens is not None else None
+        if own is not None:
+            obj["tokens"], sentence_starts = own
+            if sentence_starts is not None:
+                obj["sentence_starts"] = sentence_starts
         if record.annotator is not None:
             obj["annotator"] = record.annotator
         yield json.dumps(obj, ensure_ascii=False) + "\n"

@@ -3,9 +3,11 @@
     {"text": "Rebels took Aleppo.", "spans": [{"start": 12, "end": 18, "label": "GPE", "token_start": 2}], "answer": "accept"}
     {"text": "HTS leads.", "spans": [], "meta": {"source": "bbc"}, "answer": "reject"}
 
-Offsets are code points into ``text`` (end exclusive). ``tokens`` and the
-token indices are ignored (we tokenize again), ``meta`` is kept, other keys
-(``_input_hash``, ``_view_id``...) are dropped. Lines answered ``reject`` or
+Offsets are code points into ``text`` (end exclusive). ``tokens`` are kept as
+the document's own tokens (spans must start and end on them; the token
+indices of spans are not needed), ``meta`` is kept, other keys
+(``_input_hash``, ``_view_id``...) are dropped. A task with ``"spans": []`` is
+an annotated document with no entity; one without ``spans`` is not annotated. Lines answered ``reject`` or
 ``ignore`` are skipped: the annotator said the suggestion is wrong or unusable,
 so their spans are not annotations. ``relations`` (``rel.manual``) are kept
 when their ``head_span`` and ``child_span`` are among ``spans``.
@@ -35,18 +37,17 @@ def _to_jsonl(obj: object) -> dict:
     """The same document in our jsonl shape, for ``parse_document`` to check."""
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
-    spans = obj.get("spans") or []
-    if not isinstance(spans, list) or not all(isinstance(s, dict) for s in spans):
+    spans = obj.get("spans")
+    if spans is not None and (not isinstance(spans, list) or not all(isinstance(s, dict) for s in spans)):
         raise ValueError('"spans" must be a list of {"start", "end", "label"} objects')
     relations = obj.get("relations") or []
     if not isinstance(relations, list):
         raise ValueError('"relations" must be a list')
-    return {
-        "text": obj.get("text"),
-        "meta": obj.get("meta"),
-        "spans": [{"start": s.get("start"), "end": s.get("end"), "label": s.get("label")} for s in spans],
-        "relations": [_relation(i, r, spans) for i, r in enumerate(relations)],
-    }
+    converted = {"text": obj.get("text"), "meta": obj.get("meta"), "tokens": obj.get("tokens")}
+    if spans is not None:
+        converted["spans"] = [{"start": s.get("start"), "end": s.get("end"), "label": s.get("label")} for s in spans]
+    converted["relations"] = [_relation(i, r, spans or []) for i, r in enumerate(relations)]
+    return converted
 
 
 def _relation(i: int, relation: object, spans: list[dict]) -> dict:

@@ -4,12 +4,19 @@
     doc.ents        (Aleppo,)  with label GPE; tokens from the project language's tokenizer
     doc.user_data   {"id": 7, "meta": {}, "relations": [{"head": [0, 6], "tail": [12, 18], "label": "IN"}]}
 
+The tokens are the document's own: those of the file it came from (CoNLL,
+a DocBin, Prodigy's ``tokens``) or the project language's tokenizer's.
 ``doc.ents`` holds the spans that do not overlap (of overlapping ones the
-longest in code points wins, ties to the earliest); ``doc.spans["sc"]`` holds
-every span, overlapping or not, in record order. Relation ends are
-``[start_char, end_char]`` of the spans they join (code points, end exclusive).
-Sentence starts come from the pipeline's sentencizer (a default one if it has
-none), plus a start after every line break and never one inside a span.
+longest in code points wins, ties to the earliest) and every other token is
+``O``; ``doc.spans["sc"]`` holds every span, overlapping or not, in record
+order. Relation ends are ``[start_char, end_char]`` of the spans they join
+(code points, end exclusive). Sentence starts are the file's, or else come
+from the pipeline's sentencizer (a default one if it has none) plus a start
+after every line break; never one inside a span.
+
+The reader keeps each Doc's tokens and sentence starts as the document's own
+(``token_columns.pack_words``); a Doc whose tokens are all missing (ENT_IOB 0)
+and that has no ``sc`` span group is not annotated.
 """
 
 from __future__ import annotations
@@ -18,24 +25,25 @@ import itertools
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
+from operator import add
 
 import numpy
-from spacy.attrs import ENT_TYPE, IDX, IS_PUNCT, LENGTH, NORM, ORTH, SENT_START, SPACY
+from spacy.attrs import ENT_IOB, ENT_TYPE, IDX, LENGTH, NORM, ORTH, SENT_START, SPACY
 from spacy.language import Language
-from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 from srsly import msgpack
 
 from exports.formats.iob import drop_overlaps
 from exports.formats.jsonl import parse_document
+from exports.formats.tokens import punct_chars_of, record_doc, sentence_starts, set_sentence_starts, token_ranges
 from exports.records import DocumentRecord, ExportStats, FormatError
+from projects import token_columns
 
 SPAN_KEY = "sc"
 # ORTH and SPACY are always stored; these keep entities and sentences.
 DOC_ATTRS = ("ENT_IOB", "ENT_TYPE", "SENT_START")
-_SENT_ATTRS = [IDX, LENGTH, IS_PUNCT]
 # Annotations whose strings DocBin.add collects and _SpooledDocBin.add does not (it takes them to be absent).
 _ANNOTATIONS_NOT_COLLECTED = ("TAG", "LEMMA", "MORPH", "DEP", "ENT_KB_ID", "ENT_ID")
 SPOOL_BYTES = 8 << 20  # per field of a DocBin being written, kept in memory up to this, then on disk
@@ -177,53 +185,27 @@ def read_spacy(data: bytes, nlp: Language | None = None) -> Iterator[tuple[int, 
 def annotated_docs(
     records: Iterable[DocumentRecord], nlp: Language, stats: ExportStats | None = None
 ) -> Iterator[tuple[DocumentRecord, Doc, list[Span]]]:
-    """Yield ``(record, doc, spans)``: ``spans`` are all of the record's spans as
-    labelled spaCy spans in record order; ``doc.ents`` holds those that do not
-    overlap and sentence starts are set. Overlaps left out of ``doc.ents`` are
-    counted in ``stats.dropped_overlaps``.
+    """Yield ``(record, doc, spans)``: ``doc`` has the record's tokens (``exports.formats.tokens``),
+    ``spans`` are all of the record's spans as labelled spaCy spans in record order; ``doc.ents``
+    holds those that do not overlap (every other token ``O``: the document is annotated) and
+    sentence starts are set (a file's tokens that came without sentences keep none). Overlaps left
+    out of ``doc.ents`` are counted in ``stats.dropped_overlaps``. Linear in the document's length.
     """
-    sentencizer = nlp.get_pipe("sentencizer") if "sentencizer" in nlp.pipe_names else Sentencizer()
+    punct_chars = punct_chars_of(nlp)
     for record in records:
-        doc = nlp.make_doc(record.text)
-        spans = [_align(doc, record, i) for i in range(len(record.spans))]
+        doc, columns = record_doc(record, nlp)
+        ranges = token_ranges(record, columns)
+        spans = [Span(doc, first, end, label=span.label) for (first, end), span in zip(ranges, record.spans)]
         kept, dropped = drop_overlaps([(s.start, s.end) for s in record.spans])
-        doc.ents = [spans[i] for i in kept]  # every other token becomes O, not missing
-        _sentencize(doc, record.text, sentencizer)
-        _fix_sentences(doc, record.text, spans)
+        if record.annotated:
+            doc.ents = [spans[i] for i in kept]
+        starts = sentence_starts(record.text, columns, ranges, punct_chars, doc, guess=not columns.from_file)
+        if starts is not None and len(doc):
+            set_sentence_starts(doc, starts)
         if stats is not None:
             stats.documents += 1
             stats.dropped_overlaps += len(dropped)
         yield record, doc, spans
-
-
-def sentencizer_starts(words: list[str], puncts: Sequence[int], punct_chars) -> list[bool]:
-    """The Sentencizer's starts over token texts and IS_PUNCT flags: token 0, and after a
-    token in ``punct_chars`` the first that is neither punctuation nor in ``punct_chars``."""
-    n = len(words)
-    starts = [False] * n
-    if n:
-        starts[0] = True
-    after = 0
-    for i in [i for i, word in enumerate(words) if word in punct_chars]:
-        if i < after:
-            continue
-        after = i + 1
-        while after < n and (puncts[after] or words[after] in punct_chars):
-            after += 1
-        if after < n:
-            starts[after] = True
-    return starts
-
-
-def _sentencize(doc: Doc, text: str, sentencizer: Sentencizer) -> None:
-    """``sentencizer(doc)`` on a Doc fresh from the tokenizer, without a spaCy Token per token."""
-    if not len(doc) or doc.has_annotation("SENT_START"):  # keep what the tokenizer set, as the sentencizer does
-        sentencizer(doc)
-        return
-    columns = doc.to_array(_SENT_ATTRS)
-    words = [text[i:i + length] for i, length in zip(columns[:, 0].tolist(), columns[:, 1].tolist())]
-    starts = sentencizer_starts(words, columns[:, 2].tolist(), sentencizer.punct_chars)
-    doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
 
 
 def span_group_bytes(packer: msgpack.Packer, spans: list[Span]) -> bytes:
@@ -241,34 +223,6 @@ def span_group_bytes(packer: msgpack.Packer, spans: list[Span]) -> bytes:
     return packer.pack({packer.pack(group): [SPAN_KEY]})
 
 
-def _align(doc: Doc, record: DocumentRecord, i: int) -> Span:
-    span = record.spans[i]
-    aligned = None
-    if 0 <= span.start < span.end <= len(record.text):  # not doc.text: it is rebuilt on each access
-        aligned = doc.char_span(span.start, span.end, label=span.label, alignment_mode="strict")
-    if aligned is None:
-        # Never snap to the nearest tokens: that would silently change the annotation.
-        raise ValueError(
-            f"document {record.id}: span {i} {span.start}-{span.end} {span.label} "
-            f"({record.text[span.start:span.end]!r}) does not start and end on token boundaries"
-        )
-    return aligned
-
-
-def _fix_sentences(doc: Doc, text: str, spans: list[Span]) -> None:
-    if "\n" in text:
-        # A line break ends a sentence, so text rebuilt from CoNLL keeps its sentences.
-        for token in doc:
-            if token.is_space and "\n" in token.text and token.i + 1 < len(doc):
-                if token.i > 0:
-                    token.is_sent_start = False
-                doc[token.i + 1].is_sent_start = True
-    # Never start a sentence inside a span ("Yahoo! Inc"): an entity must stay in one sentence.
-    for span in spans:
-        for i in range(span.start + 1, span.end):
-            doc[i].is_sent_start = False
-
-
 def _user_data(record: DocumentRecord) -> dict:
     data = {"id": record.id, "meta": record.meta, "relations": []}
     for n, relation in enumerate(record.relations):
@@ -284,6 +238,12 @@ def _user_data(record: DocumentRecord) -> dict:
 
 
 def _doc_to_record(doc: Doc) -> DocumentRecord:
+    """The record of one Doc of a DocBin: its text, its own tokens and sentence starts, and its spans.
+
+    A Doc is annotated when a token's ENT_IOB says so (2, ``O``, is annotated,
+    0 is missing: spaCy's rule) or it has the ``sc`` span group; a Doc with
+    every token missing and no ``sc`` group is stored unlabelled.
+    """
     spans: list[dict] = []
     seen: dict[tuple, int] = {}  # (start, end, label) -> index in spans
     group = doc.spans[SPAN_KEY] if SPAN_KEY in doc.spans else ()
@@ -316,7 +276,26 @@ def _doc_to_record(doc: Doc) -> DocumentRecord:
         "id": user_data.get("id"),
         "annotator": user_data.get("annotator"),
     }
-    return parse_document(obj)
+    record = parse_document(obj)
+    columns = doc.to_array([IDX, LENGTH, ENT_IOB])
+    missing = int((columns[:, 2] == 0).sum())
+    record.annotated = SPAN_KEY in doc.spans or missing < len(doc)
+    if record.annotated and missing and len(doc):
+        record.warnings.append(f"{missing} of its {len(doc)} tokens have no entity annotation (ENT_IOB missing); "
+                               "they are stored as outside any entity")
+    others = sorted(name for name, group in doc.spans.items() if name != SPAN_KEY and len(group))
+    if others:
+        record.warnings.append(f"span groups {', '.join(map(repr, others))} are not read (only {SPAN_KEY!r} and "
+                               "doc.ents are)")
+    if len(doc):
+        starts = columns[:, 0].tolist()
+        sentences = doc.to_array(SENT_START).astype("int64").tolist() if doc.has_annotation("SENT_START") else None
+        try:
+            record.tokens = token_columns.pack_words(
+                record.text, list(zip(starts, map(add, starts, columns[:, 1].tolist()))), sentences)
+        except ValueError as exc:  # an empty token, say: spaCy lets a Doc have one
+            raise ValueError(f"its tokens cannot be kept: {exc}") from None
+    return record
 
 
 def _lists(value):

@@ -18,4 +18,4 @@ def read_text(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
     for line_no, line in enumerate(lines, start=1):
         text = line.rstrip("\r\n")
         if text.strip():
-            yield line_no, DocumentRecord(text=text)
+            yield line_no, DocumentRecord(text=text, annotated=False)

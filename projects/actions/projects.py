@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import BinaryField
+from django.db.models.functions import Substr
 
 from projects.errors import InvalidInput
 from projects.models import Document, Membership, Project, Span, Suggestion
+from projects import token_columns
 from projects.roles import Role
 from projects.tokens import is_known_language
 
@@ -62,8 +65,12 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
         setattr(project, key, value)
     project.save()
     if language_changed:
-        # Tokens stored with the documents are the old language's; readers tokenize again until re-stored.
-        Document.objects.filter(project=project).exclude(tokens=None).update(tokens=None)
+        # Tokens a tokenizer stored are the old language's; readers tokenize again until re-stored.
+        # Tokens a file gave stay the documents' own.
+        header = token_columns.FILE_KEY.encode("ascii") + b"\n"
+        (Document.objects.filter(project=project).exclude(tokens=None)
+         .alias(header=Substr("tokens", 1, len(header), output_field=BinaryField()))
+         .exclude(header=header).update(tokens=None))
     if k_changed:
         # "submitted" means k people submitted: a new k moves documents between in_progress and submitted.
         from projects.actions.annotations import refresh_document_status

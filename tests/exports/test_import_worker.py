@@ -11,6 +11,7 @@ from django.db import transaction
 
 from projects.models import Annotation, Document, Job, Span
 from tests.conftest import wait_for_job
+from tests.exports.test_imports import NO_WARNINGS
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +56,7 @@ def test_worker_imports_a_posted_file(celery_worker, project, people, client_for
     job = wait_for_job(admin, job["id"])
     assert job["status"] == "succeeded", job["error"]
     assert job["result"] == {"documents": 10, "annotations": 10, "spans": 20, "relations": 10,
-                             "duplicates_skipped": 0, "labels_created": []}
+                             "duplicates_skipped": 0, "labels_created": [], **NO_WARNINGS}
     assert job["progress"] == {"done": 10, "total": 10}
     documents = Document.objects.filter(project=project, text__startswith="Bulletin ")
     assert sorted(d.meta["n"] for d in documents) == list(range(10))

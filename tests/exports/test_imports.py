@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 JOB_KEYS = {"id", "kind", "status", "progress", "error", "result", "project", "created_at", "started_at",
             "finished_at"}
+NO_WARNINGS = {"blank_skipped": 0, "warnings": [], "warnings_total": 0}
 FIXTURE_TEXTS = ["Rebels led by HTS seized Aleppo.", "Assad’s allies 🇷🇺 Russia and Iran helped.",
                  "叙利亚 Homs is a city in Syria."]
 
@@ -96,7 +97,7 @@ def test_admin_can_import_text_one_document_per_non_empty_line(project, post_imp
     assert job["status"] == "succeeded", job["error"]
     assert job["error"] == ""
     assert job["result"] == {"documents": 3, "annotations": 0, "spans": 0, "relations": 0,
-                             "duplicates_skipped": 0, "labels_created": []}
+                             "duplicates_skipped": 0, "labels_created": [], **NO_WARNINGS}
     assert job["progress"] == {"done": 5, "total": 5}
     documents = imported(project)
     assert [d.text for d in documents] == ["Thousands flee as rebels advance on Homs", "  Indented, kept as is.",
@@ -118,7 +119,7 @@ def test_jsonl_spans_and_relations_become_the_importers_submitted_annotation(pro
     ))
     assert job["status"] == "succeeded", job["error"]
     assert job["result"] == {"documents": 2, "annotations": 1, "spans": 3, "relations": 1,
-                             "duplicates_skipped": 0, "labels_created": []}
+                             "duplicates_skipped": 0, "labels_created": [], **NO_WARNINGS}
     annotated, plain = imported(project)
     assert annotated.text == text
     assert annotated.meta == {"source": "wire", "tags": ["a", "b"], "n": 7}
@@ -227,7 +228,7 @@ def test_many_batches_with_relations_keep_each_relation_on_its_own_spans(project
     job = import_file(jsonl(*lines))
     assert job["status"] == "succeeded", job["error"]
     assert job["result"] == {"documents": 8, "annotations": 8, "spans": 24, "relations": 8,
-                             "duplicates_skipped": 0, "labels_created": []}
+                             "duplicates_skipped": 0, "labels_created": [], **NO_WARNINGS}
     reviewer = client_for(people["reviewer"])
     for n, document in enumerate(imported(project)):
         [annotation] = annotations_of(reviewer, document)
@@ -308,7 +309,8 @@ CONTENT_PROBLEMS = {
     "invalid-utf8": (jsonl(GOOD, GOOD_TOO).encode() + b'{"text": "caf\xe9 in latin-1"}\n' + jsonl(GOOD).encode(),
                      "line 3: not valid UTF-8"),
     "utf8-cut-at-end-of-file": (jsonl(GOOD, GOOD_TOO).encode() + b'{"text": "\xe2\x82', "line 3: not valid UTF-8"),
-    "empty-text": (lines_with(json.dumps({"text": "   "})), 'line 3: "text" is empty'),
+    "spans-on-blank-text": (lines_with(json.dumps({"text": "   ", "spans": [{"start": 0, "end": 1, "label": "GPE"}]})),
+                            "line 3: the text is only whitespace, but it has spans"),
     "nul-in-text": (lines_with(json.dumps({"text": "a\u0000b"})), "line 3: the text contains a NUL character"),
     "nul-in-meta": (lines_with(json.dumps({"text": "fine", "meta": {"k": "a\u0000b"}})),
                     "line 3: meta contains a NUL character"),

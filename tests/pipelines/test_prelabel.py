@@ -234,7 +234,7 @@ def test_a_pipeline_that_tokenizes_like_the_project_is_trusted_for_alignment(see
     split = load_pipeline(resolve_model(seed_project, "split_ruler"))
     assert tokenizes_like_project(seed, "en") and not tokenizes_like_project(seed, "de")
     assert not tokenizes_like_project(split, "en")  # its "Russia" special case differs
-    items = list(Document.objects.filter(project=seed_project).values_list("id", "text"))
+    items = list(Document.objects.filter(project=seed_project).values_list("id", "text", "tokens"))
     mapper = LabelMapper({label: i for i, label in enumerate(["GPE", "ORG", "PERSON", "NORP", "LOC"], 1)})
     trusted = predict_suggestions(seed, items, language="en", mapper=mapper, batch_size=8)
     checked = predict_suggestions(seed, items, language="en", mapper=mapper, batch_size=8, same_tokens=False)
@@ -247,7 +247,7 @@ def test_a_span_ending_on_a_whitespace_token_is_misaligned_either_way(same_token
                                 {"label": "GPE", "pattern": "Syria"}])
     text = "Homs  is in Syria."  # two spaces: the second is a whitespace token
     stats = PrelabelStats()
-    rows = predict_suggestions(nlp, [(7, text)], language="en", mapper=LabelMapper({"GPE": 1}), batch_size=8,
+    rows = predict_suggestions(nlp, [(7, text, None)], language="en", mapper=LabelMapper({"GPE": 1}), batch_size=8,
                                stats=stats, same_tokens=same_tokens)
     assert [(r.start, r.end) for r in rows] == [(12, 17)]
     assert stats.misaligned == 1 and stats.misaligned_examples[0]["text"] == "Homs  "

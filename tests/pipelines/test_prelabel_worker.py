@@ -132,7 +132,7 @@ def in_flight_chunks(client, prefix: str, job_id: int) -> list[int]:
 
 def expected_suggestions(project) -> set[tuple]:
     info = resolve_model(project, "seed_ner")
-    items = list(Document.objects.filter(project=project).order_by("id").values_list("id", "text"))
+    items = list(Document.objects.filter(project=project).order_by("id").values_list("id", "text", "tokens"))
     rows = predict_suggestions(load_pipeline(info), items, language="en", mapper=mapper_for(project), batch_size=64)
     return set(rows)
 

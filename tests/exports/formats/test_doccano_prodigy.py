@@ -92,9 +92,12 @@ def test_prodigy_spans_meta_and_skipped_answers():
         {"text": "Unclear.", "spans": [], "answer": "ignore"},
         {"text": "No answer key is kept."},
     )))
+    tokens_set_aside = ("tokens: the text after the last token (' took Aleppo.') is not whitespace; every "
+                        "character must belong to a token; the file's tokens are set aside")
     assert docs == [
-        (1, DocumentRecord(text="Rebels took Aleppo.", meta={"source": "bbc"}, spans=[SpanRecord(12, 18, "GPE")])),
-        (4, DocumentRecord(text="No answer key is kept.")),
+        (1, DocumentRecord(text="Rebels took Aleppo.", meta={"source": "bbc"}, spans=[SpanRecord(12, 18, "GPE")],
+                           warnings=[tokens_set_aside])),
+        (4, DocumentRecord(text="No answer key is kept.", annotated=False)),  # no "spans": not annotated
     ]
 
 
@@ -122,7 +125,7 @@ def test_prodigy_relations_map_to_span_indices():
         ('{"text": "abc", "spans": [], "relations": [{"head": 0, "child": 1, "label": "r"}]}', 'needs "head_span"'),
         ('{"text": "abc", "spans": [], "relations": [{"label": "r", "head_span": {"start": 0, "end": 1},'
          ' "child_span": {"start": 1, "end": 2}}]}', 'head_span 0-1 is not one of "spans"'),
-        ('{"text": ""}', '"text" is empty'),
+        ('{"text": 5}', '"text" must be a string'),
     ],
 )
 def test_prodigy_errors_name_the_line(line, message):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,7 +72,9 @@ def test_docbin_round_trip_keeps_every_span(nlp, text, data):
     ))
     record = DocumentRecord(text=text, meta=meta, spans=spans, relations=relations, id=1, annotator="a")
     [(_, back)] = list(read_spacy(write_spacy([record], nlp), nlp))
-    assert back == record
+    columns = token_columns.file_columns(back.tokens, text)  # the DocBin's tokens become the document's own
+    assert (columns.starts, columns.ends) == ([t.idx for t in doc], [t.idx + len(t) for t in doc])
+    assert dataclasses.replace(back, tokens=None) == record
 
 
 @SETTINGS
