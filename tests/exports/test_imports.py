@@ -732,3 +732,58 @@ def test_spacy_vocabulary_of_an_import_stops_growing_after_the_first_batch():
     sizes = [batch(n) for n in range(1, 6)]
     assert sizes == [after_first] * 5
     assert tokenizer.nlp is nlp  # not reloaded yet: the memory zones did it
+
+
+def test_harmless_redundancy_is_kept_once_with_warnings_naming_the_lines(project, import_file):
+    text = "Omar met Mei in Homs."
+    omar, mei, homs = span(text, "Omar", "PERSON"), span(text, "Mei", "PERSON"), span(text, "Homs", "GPE")
+    job = import_file(jsonl(
+        {"text": "First, fine.", "spans": []},
+        {"text": text, "spans": [omar, mei, homs, dict(homs)],  # Homs twice
+         "relations": [{"head": 0, "tail": 3, "label": "located_in"},  # to the second Homs: the first
+                       {"head": 0, "tail": 2, "label": "located_in"}]},  # then the same relation again
+        {"text": " "},
+        {"text": "\u3000\t"},
+    ))
+    assert job["status"] == "succeeded", job["error"]
+    result = job["result"]
+    assert (result["documents"], result["spans"], result["relations"], result["blank_skipped"]) == (2, 3, 1, 2)
+    assert result["warnings"] == [
+        {"line": 2, "message": "spans[3] (16-20 GPE) repeats spans[2]; kept once"},
+        {"line": 2, "message": "relations[1] (located_in) repeats relations[0]; kept once"},
+        {"line": 3, "message": "the text is empty or only whitespace; skipped"},
+        {"line": 4, "message": "the text is empty or only whitespace; skipped"},
+    ]
+    assert result["warnings_total"] == 4
+
+
+def test_one_duplicated_span_among_prodigy_tasks_is_kept_once(project, import_file):
+    text = "Rebels took Aleppo."
+    tasks = [{"text": f"Task {i} is fine.", "spans": [], "answer": "accept"} for i in range(30)]
+    tasks[17] = {"text": text, "answer": "accept", "spans": [span(text, "Aleppo", "GPE"), span(text, "Aleppo", "GPE")]}
+    job = import_file(jsonl(*tasks), "prodigy")
+    assert job["status"] == "succeeded", job["error"]
+    assert (job["result"]["documents"], job["result"]["annotations"], job["result"]["spans"]) == (30, 30, 1)
+    assert job["result"]["warnings"] == [{"line": 18, "message": "spans[1] (12-18 GPE) repeats spans[0]; kept once"}]
+
+
+def test_duplicated_texts_are_warned_of_by_line(project, import_file):
+    job = import_file(jsonl({"text": "Once."}, {"text": "Twice."}, {"text": "Once."}, {"text": FIXTURE_TEXTS[0]}))
+    assert job["result"]["duplicates_skipped"] == 2
+    assert [w["line"] for w in job["result"]["warnings"]] == [3, 4]
+
+
+def test_warnings_past_the_limit_are_counted(project, import_file, monkeypatch):
+    monkeypatch.setattr("exports.imports.MAX_WARNINGS", 3)
+    job = import_file(jsonl(*[{"text": " "}] * 5, {"text": "kept"}))
+    assert job["status"] == "succeeded"
+    assert (len(job["result"]["warnings"]), job["result"]["warnings_total"], job["result"]["documents"]) == (3, 5, 1)
+
+
+def test_a_relation_between_a_span_and_its_duplicate_is_an_error(project, import_file):
+    text = "Homs and Homs."
+    homs = span(text, "Homs", "GPE")
+    job = import_file(jsonl({"text": text, "spans": [homs, dict(homs)], "relations": [
+        {"head": 0, "tail": 1, "label": "located_in"}]}))
+    assert job["status"] == "failed"
+    assert job["error"].startswith("line 1: relations[0]: head 0 and tail 1 are the same span given twice")
