@@ -6,8 +6,10 @@
 Offsets are code points into ``text`` (end exclusive). ``tokens`` are kept as
 the document's own tokens (spans must start and end on them; the token
 indices of spans are not needed), ``meta`` is kept, other keys
-(``_input_hash``, ``_view_id``...) are dropped. A task with ``"spans": []`` is
-an annotated document with no entity; one without ``spans`` is not annotated. Lines answered ``reject`` or
+(``_input_hash``, ``_view_id``...) are dropped. An accepted task is an
+annotated document whether or not it has ``spans`` (Prodigy leaves the key out
+when nothing was highlighted: most real training sets are mostly such
+documents); a line with no ``answer`` is annotated when it has ``spans``. Lines answered ``reject`` or
 ``ignore`` are skipped: the annotator said the suggestion is wrong or unusable,
 so their spans are not annotations. ``relations`` (``rel.manual``) are kept
 when their ``head_span`` and ``child_span`` are among ``spans``.
@@ -44,8 +46,9 @@ def _to_jsonl(obj: object) -> dict:
     if not isinstance(relations, list):
         raise ValueError('"relations" must be a list')
     converted = {"text": obj.get("text"), "meta": obj.get("meta"), "tokens": obj.get("tokens")}
-    if spans is not None:
-        converted["spans"] = [{"start": s.get("start"), "end": s.get("end"), "label": s.get("label")} for s in spans]
+    if spans is not None or obj.get("answer") == "accept":
+        converted["spans"] = [{"start": s.get("start"), "end": s.get("end"), "label": s.get("label")}
+                              for s in spans or ()]
     converted["relations"] = [_relation(i, r, spans or []) for i, r in enumerate(relations)]
     return converted
 

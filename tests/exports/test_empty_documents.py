@@ -158,7 +158,8 @@ def test_gold_imported_with_no_spans_is_reviewed_with_its_revision(
     ("doccano", jsonl({"text": NOTHING, "entities": [], "relations": []}), True),
     ("doccano", jsonl({"text": NOTHING}), False),
     ("prodigy", jsonl({"text": NOTHING, "spans": [], "answer": "accept"}), True),
-    ("prodigy", jsonl({"text": NOTHING, "answer": "accept", "_input_hash": 1}), False),
+    ("prodigy", jsonl({"text": NOTHING, "answer": "accept", "_input_hash": 1}), True),  # as ner_drugs has them
+    ("prodigy", jsonl({"text": NOTHING, "_input_hash": 1}), False),  # an input task, not an answer
     ("jsonl", jsonl({"text": NOTHING, "spans": None}), False),
     ("conll", "".join(f"{word}\tO\n" for word in NOTHING.split()).encode(), True),
     ("conll", "".join(f"{word}\n" for word in NOTHING.split()).encode(), False),  # tokens only: no tags at all
