@@ -37,10 +37,10 @@ TEMPLATES = [
 ]
 
 
-def generate_document(n: int, rng: random.Random) -> dict:
-    """Five sentences, one entity each; offsets are code points, end exclusive."""
+def generate_document(n: int, rng: random.Random, sentences: int = 5) -> dict:
+    """``sentences`` sentences, one entity each; offsets are code points, end exclusive."""
     parts, spans, offset = [], [], 0
-    for _ in range(5):
+    for _ in range(sentences):
         label, template = rng.choice(TEMPLATES)
         before, after = (piece.replace("{N}", str(rng.randrange(2, 100_000))) for piece in template.split("{E}"))
         if label == "PERSON":

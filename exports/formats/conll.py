@@ -103,8 +103,8 @@ def _document_lines(record: DocumentRecord, nlp: Language, punct_chars, scheme: 
     lines = list(map("{} {}\n".format, words, spans_to_tags(ents, count, scheme)))
     firsts_of_sentences = compress(range(1, n), (start == 1 for start in islice(starts, 1, None)))
     ends = set(map(visible.__getitem__, firsts_of_sentences)) - {0, count}  # sentence ends, in visible tokens
-    for end in sorted(ends, reverse=True):
-        lines.insert(end, "\n")
+    for end in ends:  # the blank line after a sentence goes with its last token's line (an insert per end is quadratic)
+        lines[end - 1] += "\n"
     return DOCSTART_LINE + "\n\n" + "".join(lines) + "\n"
 
 
