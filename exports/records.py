@@ -38,6 +38,9 @@ class DocumentRecord:
     # The document's stored tokens (``projects.token_columns``), when it has them: writers that
     # tokenize use them instead. Set by imports (then stored) and exports (read back).
     tokens: bytes | None = None
+    # False when the file did not annotate the document: it is stored unlabelled. (A CoNLL document with
+    # only a token column; one with tags, all O, is annotated and has no entities.)
+    annotated: bool = True
 
 
 class FormatError(ValueError):
