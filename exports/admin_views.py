@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from exports.actions import spooled_export
 from exports.collect import SOURCES
-from exports.formats import EXPORT_FORMATS, IMPORT_FORMATS
+from exports.formats import EXPORT_FORMATS, IMPORT_FORMATS, check_reader_options
 from exports.splits import SPLITS
 from exports.views import file_response, start_import
 from projects.models import Project
@@ -23,6 +23,19 @@ class ImportForm(forms.Form):
                                          help_text="Skip documents whose text is already in the project.")
     annotations_as = forms.ChoiceField(choices=[("submitted", "my submitted annotation"), ("gold", "reviewed gold")],
                                        initial="submitted", help_text="What the file's spans become.")
+    documents = forms.ChoiceField(
+        choices=[("", "auto: at -DOCSTART- lines if the file has any, else one per sentence"),
+                 ("docstart", "at each -DOCSTART- line"), ("sentence", "one per sentence")],
+        required=False, label="Documents", help_text="CoNLL files only: where a document starts.")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("documents"):
+            data.pop("documents", None)  # not given: the reader's default (auto)
+        elif data.get("format"):
+            for name, message in check_reader_options(data["format"], ["documents"]).items():
+                self.add_error(name, message)
+        return data
 
 
 def admin_import(request, project_id):

@@ -55,12 +55,17 @@ MAX_WARNINGS = 100
 
 
 class _Lines:
-    """Decoded lines of a binary file; a decoding error names its line."""
+    """Decoded lines of a binary file; a decoding error names its line.
+
+    Each iteration starts again from the top of the file, so a reader may make
+    two passes (CoNLL does) without holding the file in memory.
+    """
 
     def __init__(self, raw):
         self.raw = raw
 
     def __iter__(self) -> Iterator[str]:
+        self.raw.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8-sig")()
         for line_no, raw_line in enumerate(self.raw, start=1):
             try:
@@ -80,13 +85,17 @@ def count_lines(raw) -> int:
     return count + (1 if last and not last.endswith(b"\n") else 0)
 
 
-def read_records(fmt_name: str, raw, language: str) -> Iterable[tuple[int, DocumentRecord]]:
+def read_records(fmt_name: str, raw, language: str, options: dict | None = None
+                 ) -> Iterable[tuple[int, DocumentRecord]]:
+    """The records of binary file ``raw`` in format ``fmt_name``; ``options`` go to the reader as keyword
+    arguments (those its ``Format.reader_options`` names, like ``{"documents": "sentence"}`` for conll)."""
     fmt = FORMATS[fmt_name]
+    options = options or {}
     if fmt.binary:
         import spacy
 
-        return fmt.reader(raw.read(), spacy.blank(language))
-    return fmt.reader(_Lines(raw))
+        return fmt.reader(raw.read(), spacy.blank(language), **options)
+    return fmt.reader(_Lines(raw), **options)
 
 
 def import_records(
@@ -466,6 +475,7 @@ def run_import(job: Job) -> dict:
     from django.core.files.storage import default_storage
 
     params = job.params
+    options = {name: params[name] for name in FORMATS[params["format"]].reader_options if name in params}
     importer = get_user_model().objects.filter(pk=job.created_by_id).first()
     with default_storage.open(params["path"], "rb") as raw:
         total = None if FORMATS[params["format"]].binary else count_lines(raw)
@@ -473,7 +483,7 @@ def run_import(job: Job) -> dict:
         with transaction.atomic():
             result = import_records(
                 job.project,
-                read_records(params["format"], raw, job.project.language),
+                read_records(params["format"], raw, job.project.language, options),
                 importer=importer,
                 create_labels=params.get("create_labels", False),
                 skip_duplicates=params.get("skip_duplicates", True),

@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports.actions import check_export_args, count_export_documents, do_create_snapshot, spooled_export
-from exports.formats import FORMATS, IMPORT_FORMATS
+from exports.formats import FORMATS, IMPORT_FORMATS, READER_OPTIONS, check_reader_options
+from exports.formats.conll import DOCUMENTS
 from exports.imports import ANNOTATIONS_AS
 from exports.models import Snapshot
 from exports.tasks import run_export_task, run_import_task, run_snapshot_task
@@ -39,16 +40,34 @@ class ImportRequestSerializer(serializers.Serializer):
     annotations_as = serializers.ChoiceField(
         choices=ANNOTATIONS_AS, default="submitted",
         help_text="The file's spans become the importer's submitted annotation, or the documents' reviewed gold.")
+    documents = serializers.ChoiceField(
+        choices=DOCUMENTS, required=False,
+        help_text="conll only (400 for another format): where documents start. docstart: at each -DOCSTART- line; "
+                  "sentence: every sentence is a document; auto (the default): docstart if the file has a "
+                  "-DOCSTART- line, else sentence.")
+
+    def validate(self, attrs):
+        errors = check_reader_options(attrs["format"], [name for name in READER_OPTIONS if name in attrs])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 def start_import(project, upload, *, fmt: str, acting_user, create_labels: bool = False,
-                 skip_duplicates: bool = True, annotations_as: str = "submitted") -> Job:
-    """Store the upload and queue its import job once the job row is committed."""
+                 skip_duplicates: bool = True, annotations_as: str = "submitted", documents: str | None = None) -> Job:
+    """Store the upload and queue its import job once the job row is committed.
+
+    ``documents`` (conll only) is passed to the reader when given; otherwise the reader's default applies.
+    """
+    reader_options = {"documents": documents} if documents is not None else {}
+    errors = check_reader_options(fmt, reader_options)
+    if errors:
+        raise ValueError(next(iter(errors.values())))
     path = default_storage.save(f"imports/{uuid.uuid4().hex}/{upload.name or 'upload'}", upload)
     with transaction.atomic():
         job = do_create_job(project, Job.Kind.IMPORT, acting_user=acting_user, params={
             "path": path, "format": fmt, "filename": upload.name, "create_labels": create_labels,
-            "skip_duplicates": skip_duplicates, "annotations_as": annotations_as,
+            "skip_duplicates": skip_duplicates, "annotations_as": annotations_as, **reader_options,
         })
         transaction.on_commit(lambda: _queue_import(job, path))
     return job

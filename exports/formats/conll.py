@@ -9,12 +9,29 @@
     . O
 
 A blank line ends a sentence and ``-DOCSTART-`` starts a document. The writer
-gives two columns with IOB2 (or BILUO) tags, tokens from the project
-language's tokenizer, whitespace tokens left out. The reader takes 1 to any
-number of columns (1 column: token only, all O), IOB1, IOB2 or BILUO tags
-(decided per document) and rebuilds the text as the tokens joined by single
+gives two columns with IOB2 (or BILUO) tags, the document's tokens (a file's
+own, or the project language's tokenizer's), whitespace tokens left out.
+
+The reader rebuilds each document's text as its tokens joined by single
 spaces, sentences joined by a line break; offsets are code points into it.
-Without any ``-DOCSTART-`` line the whole file is one document.
+The file's tokens and sentences are kept as the document's own: the writer
+gives them back as they were.
+
+- Columns: a line with a tab is split on tabs (WNUT-17's ``Paris<TAB>B-location``;
+  a token holding whitespace is an error), any other on whitespace. 1 column is
+  a token only; else the tag is the last column, and the ones between (the
+  ``-X-`` or POS and chunk columns of CoNLL-2003) are ignored. A byte order mark
+  and CRLF line ends are fine.
+- Tag scheme: IOB1 (CoNLL-2003's: ``I-`` opens an entity, ``B-`` only right
+  after one of the same type), IOB2 or BILUO (BIOES read as BILUO), decided for
+  the whole file: the one the fewest of its tags break (ties: IOB2, BILUO,
+  IOB1). A tag that breaks it is an error naming its line.
+- Documents (``documents=``): ``docstart`` starts one at each ``-DOCSTART-``
+  line (a file without any is one document), ``sentence`` makes every sentence
+  one (``-DOCSTART-`` lines ignored), and ``auto`` (the default) is ``docstart``
+  if the file has a ``-DOCSTART-`` line, else ``sentence``.
+- A document whose lines have only a token column is read with
+  ``annotated=False`` (stored unlabelled); any tag column makes it annotated.
 """
 
 from __future__ import annotations
@@ -27,8 +44,11 @@ from spacy.language import Language
 from exports.formats.iob import (
     BILUO,
     IOB2,
+    NAMES,
+    SCHEMES,
     TagError,
-    detect_scheme,
+    TagReader,
+    choose_scheme,
     drop_overlaps,
     spans_to_tags,
     split_tag,
@@ -36,6 +56,7 @@ from exports.formats.iob import (
 )
 from exports.formats.tokens import punct_chars_of, record_columns, sentence_starts, token_ranges
 from exports.records import DocumentRecord, ExportStats, FormatError, SpanRecord
+from projects import token_columns
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINE = "-DOCSTART- -X- O O"  # spacy convert --converter ner splits documents on this exact line
@@ -108,47 +129,187 @@ def _document_lines(record: DocumentRecord, nlp: Language, punct_chars, scheme: 
     return DOCSTART_LINE + "\n\n" + "".join(lines) + "\n"
 
 
-def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
-    """Yield ``(line_number, record)`` per document; the number is its first token's line."""
-    sentences: list[list[tuple[int, str, str]]] = []  # (line number, token, tag)
-    sentence: list[tuple[int, str, str]] = []
+# Where a CoNLL file's documents start: at -DOCSTART- lines, at every sentence, or "auto" (the first if the
+# file has any -DOCSTART- line, else the second).
+DOCUMENTS = ("auto", "docstart", "sentence")
+
+Triple = tuple[int, str, str | None]  # (line number, token, tag); the tag is None on a line with only a token
+
+
+def read_conll(lines: Iterable[str], documents: str = "auto") -> Iterator[tuple[int, DocumentRecord]]:
+    """Yield ``(line_number, record)`` per document; the number is its first token's line.
+
+    Two passes over ``lines``: the first decides the tag scheme (and, for
+    ``documents="auto"``, where documents start) from the whole file keeping
+    only counts, the second yields the documents as it reads them. ``lines``
+    must therefore be re-iterable (a list, or an object whose ``__iter__``
+    starts again from the top); a one-shot iterator is read into a list first.
+    FormatError names the first line in the file that is wrong: a bad column or
+    tag, or the first tag that breaks the scheme the file reads as. ValueError
+    (at once) for a ``documents`` not in ``DOCUMENTS``.
+    """
+    if documents not in DOCUMENTS:
+        raise ValueError(f"documents must be one of {', '.join(DOCUMENTS)}, not {documents!r}")
+    if iter(lines) is lines:
+        lines = list(lines)
+    return _read(lines, documents)
+
+
+def _read(lines: Iterable[str], documents: str) -> Iterator[tuple[int, DocumentRecord]]:
+    survey = _Survey()
     for line_no, line in enumerate(lines, start=1):
-        columns = (line.lstrip("\ufeff") if line_no == 1 else line).split()
-        if columns and columns[0] != DOCSTART:
-            tag = columns[-1] if len(columns) > 1 else "O"
-            try:
-                split_tag(tag)
-            except ValueError as exc:
-                raise FormatError(line_no, f"{exc}; the last column must be the entity tag") from None
-            sentence.append((line_no, columns[0], tag))
+        survey.line(line_no, line)
+    scheme = survey.finish()  # raises for the file's first wrong line
+    by_sentence = documents == "sentence" or (documents == "auto" and not survey.docstarts)
+    sentences: list[list[Triple]] = []
+    sentence: list[Triple] = []
+    for line_no, line in enumerate(lines, start=1):
+        parsed = _columns(line_no, line)
+        if parsed is not None and parsed[0] != DOCSTART:
+            sentence.append((line_no, *parsed))
             continue
         if sentence:
             sentences.append(sentence)
             sentence = []
-        if columns and sentences:  # -DOCSTART- ends the document before it
-            yield sentences[0][0][0], _document(sentences)
+        if sentences and (by_sentence or parsed is not None):  # or at a -DOCSTART- line, which ends the one before
+            yield sentences[0][0][0], _document(sentences, scheme)
             sentences = []
     if sentence:
         sentences.append(sentence)
     if sentences:
-        yield sentences[0][0][0], _document(sentences)
+        yield sentences[0][0][0], _document(sentences, scheme)
 
 
-def _document(sentences: list[list[tuple[int, str, str]]]) -> DocumentRecord:
-    scheme = detect_scheme([tag for _, _, tag in sentence] for sentence in sentences)
+def _columns(line_no: int, line: str) -> tuple[str, str | None] | None:
+    """``(token, tag)`` of a token line (tag None with one column), ``(DOCSTART, None)``, or None for a blank line.
+
+    A line with a tab is split on tabs, and its token must then hold no
+    whitespace (around it is ignored); any other line is split on whitespace.
+    The tag is the last column; the ones between (CoNLL-2003's POS and chunk
+    tags) are ignored.
+    """
+    if line_no == 1:
+        line = line.lstrip("\ufeff")
+    if not line.strip():
+        return None
+    if "\t" in line:
+        columns = line.rstrip("\r\n").split("\t")
+        token, tag = columns[0].strip(), columns[-1].strip()
+        if not token:
+            raise FormatError(line_no, "the token (first) column is empty")
+        if len(token.split()) > 1:
+            raise FormatError(line_no, f"the token {token!r} holds whitespace, which a document's text (tokens "
+                                       f"joined by single spaces) and a CoNLL export cannot keep: split it into "
+                                       f"tokens, one per line")
+    else:
+        columns = line.split()
+        token, tag = columns[0], columns[-1]
+    if token == DOCSTART:
+        return DOCSTART, None
+    if len(columns) == 1:
+        return token, None
+    try:
+        split_tag(tag)
+    except ValueError as exc:
+        raise FormatError(line_no, f"{exc}; the last column must be the entity tag") from None
+    return token, tag
+
+
+class _Survey:
+    """The first pass: counts over the whole file, and its first wrong line.
+
+    Each token line's tag (O on a line without one) is read by a ``TagReader``
+    per scheme, which counts the tags that break it; ``finish`` chooses the
+    scheme the fewest break.
+    """
+
+    def __init__(self):
+        self.docstarts = 0
+        self.tokens = 0
+        self.readers = [TagReader(scheme, keep_spans=False) for scheme in SCHEMES]
+        self.problems = dict.fromkeys(SCHEMES, 0)
+        self.first_problem: dict[str, tuple[int, str]] = {}  # scheme -> (line, what breaks it)
+        self.first_error: FormatError | None = None  # the first line wrong whatever the scheme
+        self.last_token_line = 0
+        self.in_sentence = False
+
+    def line(self, line_no: int, line: str) -> None:
+        try:
+            parsed = _columns(line_no, line)
+        except FormatError as exc:
+            self.first_error = self.first_error or exc
+            parsed = ("?", None)  # read on as a token without a tag, to find any earlier scheme problem
+        if parsed is None or parsed[0] == DOCSTART:
+            if parsed is not None:
+                self.docstarts += 1
+            self.end_sentence()
+            return
+        tag = parsed[1] or "O"
+        prefix, label = split_tag(tag)
+        self.tokens += 1
+        self.in_sentence = True
+        self.last_token_line = line_no
+        for reader in self.readers:
+            if problem := reader.read_split(tag, prefix, label):
+                self.problem(reader.scheme, line_no, problem)
+
+    def end_sentence(self) -> None:
+        if self.in_sentence:
+            for reader in self.readers:
+                if problem := reader.end_sentence():
+                    self.problem(reader.scheme, self.last_token_line, problem)
+            self.in_sentence = False
+
+    def problem(self, scheme: str, line_no: int, message: str) -> None:
+        self.problems[scheme] += 1
+        self.first_problem.setdefault(scheme, (line_no, message))
+
+    def finish(self) -> str:
+        """The file's scheme; FormatError for its first wrong line, a bad column or a tag that breaks the scheme."""
+        self.end_sentence()
+        scheme = choose_scheme(self.problems)
+        errors = [self.first_error] if self.first_error else []
+        if scheme in self.first_problem:
+            line_no, message = self.first_problem[scheme]
+            bad = self.problems[scheme]
+            others = ", as ".join(f"{NAMES[other]} {self.problems[other]:,}" for other in SCHEMES if other != scheme)
+            errors.append(FormatError(line_no, (
+                f"{message}; the file reads as {NAMES[scheme]} ({self.tokens - bad:,} tags fit it, {bad:,} "
+                f"{'does' if bad == 1 else 'do'} not; as {others} would not)")))
+        if errors:
+            raise min(errors, key=lambda error: error.line)
+        return scheme
+
+
+def _document(sentences: list[list[Triple]], scheme: str) -> DocumentRecord:
+    """The record of one document's sentences of ``(line number, token, tag)``.
+
+    Its text is the tokens joined by single spaces, sentences by a line break;
+    its tokens and sentences are the file's (``token_columns.pack_words``); a
+    document none of whose lines has a tag is not annotated.
+    """
+    annotated = any(tag is not None for sentence in sentences for _, _, tag in sentence)
     parts: list[str] = []
     spans: list[SpanRecord] = []
+    offsets: list[tuple[int, int]] = []
+    sentence_starts: list[int] = []
     offset = 0
     for sentence in sentences:
         starts = []
-        for _, token, _ in sentence:
+        for n, (_, token, _) in enumerate(sentence):
             starts.append(offset)
+            offsets.append((offset, offset + len(token)))
+            sentence_starts.append(1 if n == 0 else -1)
             offset += len(token) + 1  # the space (or, after the last token, the line break)
-        try:
-            found = tags_to_spans([tag for _, _, tag in sentence], scheme)
-        except TagError as exc:
-            raise FormatError(sentence[exc.index][0], f"{exc.message} ({scheme.upper()} document)") from None
-        for start, end, label in found:
-            spans.append(SpanRecord(starts[start], starts[end - 1] + len(sentence[end - 1][1]), label))
+        if annotated:
+            try:
+                found = tags_to_spans([tag or "O" for _, _, tag in sentence], scheme)
+            except TagError as exc:  # the first pass saw every tag fit the scheme: only a file changed under us
+                raise FormatError(sentence[exc.index][0], f"{exc.message} (the file reads as {NAMES[scheme]})") \
+                    from None
+            for start, end, label in found:
+                spans.append(SpanRecord(starts[start], starts[end - 1] + len(sentence[end - 1][1]), label))
         parts.append(" ".join(token for _, token, _ in sentence))
-    return DocumentRecord(text="\n".join(parts), spans=spans)
+    text = "\n".join(parts)
+    return DocumentRecord(text=text, spans=spans, annotated=annotated,
+                          tokens=token_columns.pack_words(text, offsets, sentence_starts))

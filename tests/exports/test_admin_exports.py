@@ -31,3 +31,39 @@ def test_snapshots_are_listed_read_only_in_admin(staff_client, project, people, 
     assert page.status_code == 200
     assert snapshot["sha256"]["jsonl"] in page.content.decode()
     assert staff_client.get("/admin/exports/snapshot/add/").status_code == 403
+
+
+def test_admin_import_of_conll_takes_where_documents_start(staff_client, project, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from projects.models import Document, Job
+
+    page = staff_client.get(f"/admin/projects/project/{project.pk}/import/").content.decode()
+    assert 'name="documents"' in page and 'value="sentence"' in page
+    upload = SimpleUploadedFile("a.conll", b"-DOCSTART- -X- O O\n\nOmar B-PERSON\nleft O\n\nHe O\nslept O\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/admin/projects/project/{project.pk}/import/", {
+            "file": upload, "format": "conll", "skip_duplicates": "on", "annotations_as": "submitted",
+            "documents": "sentence"})
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert (job.status, job.params["documents"]) == ("succeeded", "sentence")
+    assert set(Document.objects.filter(project=project).values_list("text", flat=True)) >= {"Omar left", "He slept"}
+
+
+def test_admin_import_refuses_documents_for_a_format_without_them_and_leaves_them_out_when_blank(staff_client, project):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from projects.models import Job
+
+    response = staff_client.post(f"/admin/projects/project/{project.pk}/import/", {
+        "file": SimpleUploadedFile("a.jsonl", b'{"text": "a"}\n'), "format": "jsonl", "annotations_as": "submitted",
+        "documents": "sentence"})
+    assert response.status_code == 200
+    assert "only for format conll: a jsonl file has no documents option" in response.content.decode()
+    assert not Job.objects.exists()
+    response = staff_client.post(f"/admin/projects/project/{project.pk}/import/", {
+        "file": SimpleUploadedFile("a.jsonl", b'{"text": "a"}\n'), "format": "jsonl", "annotations_as": "submitted",
+        "documents": ""})
+    assert response.status_code == 302
+    assert "documents" not in Job.objects.get().params

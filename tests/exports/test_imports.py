@@ -236,6 +236,74 @@ def test_many_batches_with_relations_keep_each_relation_on_its_own_spans(project
         assert [s["id"] for s in annotation["spans"]] == [0, 1, 2]
 
 
+# ------------------------------------------------------------------------------------------ CoNLL
+
+TWEETS = "Omar\tB-PERSON\nHaddad\tI-PERSON\nflew\tO\n\nAleppo\tB-GPE\nwas\tO\nquiet\tO\n\nHe\tO\nleft\tO\n"
+NEWS = ("-DOCSTART- -X- -X- O\n\nOmar NNP B-NP I-PERSON\nHaddad NNP I-NP I-PERSON\nflew VBD B-VP O\n\n"
+        "Aleppo NNP B-NP I-GPE\nwas VBD B-VP O\nquiet JJ B-ADJP O\n\n-DOCSTART- -X- -X- O\n\nHe PRP B-NP O\n"
+        "left VBD B-VP O\n")
+
+
+def spans_of(document) -> list[tuple[str, str]]:
+    return sorted((document.text[s.start:s.end], s.label.name)
+                  for s in Span.objects.filter(annotation__document=document).select_related("label"))
+
+
+def test_conll_without_docstart_gives_a_document_per_sentence(project, import_file, settings):
+    settings.IMPORT_BATCH_SIZE = 2  # the reader's two passes over the stored file, and batches after them
+    job = import_file(TWEETS, "conll")
+    assert job["status"] == "succeeded", job["error"]
+    assert job["progress"] == {"done": 10, "total": 10}
+    documents = imported(project)
+    assert [d.text for d in documents] == ["Omar Haddad flew", "Aleppo was quiet", "He left"]
+    assert [spans_of(d) for d in documents] == [[("Omar Haddad", "PERSON")], [("Aleppo", "GPE")], []]
+
+
+def test_conll_documents_docstart_keeps_a_file_without_docstart_one_document(project, import_file):
+    job = import_file(TWEETS, "conll", documents="docstart")
+    assert job["status"] == "succeeded", job["error"]
+    [document] = imported(project)
+    assert document.text == "Omar Haddad flew\nAleppo was quiet\nHe left"
+    assert spans_of(document) == [("Aleppo", "GPE"), ("Omar Haddad", "PERSON")]
+
+
+def test_conll_2003_file_reads_by_docstart_or_with_documents_sentence_by_sentence(project, import_file):
+    job = import_file(NEWS, "conll")
+    assert job["status"] == "succeeded", job["error"]
+    assert [d.text for d in imported(project)] == ["Omar Haddad flew\nAleppo was quiet", "He left"]
+    Document.objects.filter(project=project).delete()
+    job = import_file(NEWS, "conll", documents="sentence")
+    assert job["status"] == "succeeded", job["error"]
+    documents = imported(project)
+    assert [d.text for d in documents] == ["Omar Haddad flew", "Aleppo was quiet", "He left"]
+    assert [spans_of(d) for d in documents] == [[("Omar Haddad", "PERSON")], [("Aleppo", "GPE")], []]
+
+
+def test_conll_iob2_file_with_one_stray_s_tag_fails_naming_its_line(project, import_file):
+    content = TWEETS.replace("He\tO", "He\tS-PERSON").replace("\n", "\r\n")
+    job = import_file(content, "conll")
+    assert job["status"] == "failed"
+    assert job["error"].startswith("line 9: S-PERSON is not an IOB2 tag; the file reads as IOB2 (7 tags fit it, "
+                                   "1 does not"), job["error"]
+    assert imported(project) == []
+
+
+def test_conll_token_holding_a_space_fails_naming_its_line(project, import_file):
+    job = import_file("Omar\tB-PERSON\nAl Haddad\tI-PERSON\n", "conll")
+    assert job["status"] == "failed"
+    assert job["error"].startswith("line 2: the token 'Al Haddad' holds whitespace"), job["error"]
+
+
+def test_read_records_passes_reader_options_and_reads_the_file_twice(tmp_path):
+    path = tmp_path / "tweets.conll"
+    path.write_bytes(b"\xef\xbb\xbf" + TWEETS.encode())
+    with open(path, "rb") as raw:
+        texts = [record.text for _, record in read_records("conll", raw, "en", {"documents": "sentence"})]
+        assert texts == ["Omar Haddad flew", "Aleppo was quiet", "He left"]
+        [(line, record)] = read_records("conll", raw, "en", {"documents": "docstart"})
+    assert line == 1 and record.text.startswith("Omar")
+
+
 # ------------------------------------------------------------------------------------------ requests that cannot start
 
 
@@ -243,7 +311,10 @@ def test_many_batches_with_relations_keep_each_relation_on_its_own_spans(project
     ({"format": "text"}, "file"),
     ({"format": "xml", "file": b"hello\n"}, "format"),
     ({"file": b"hello\n"}, "format"),
-], ids=["no-file", "unknown-format", "no-format"])
+    ({"format": "jsonl", "file": b'{"text": "a"}\n', "documents": "sentence"}, "documents"),
+    ({"format": "text", "file": b"hello\n", "documents": "auto"}, "documents"),
+    ({"format": "conll", "file": b"a O\n", "documents": "paragraph"}, "documents"),
+], ids=["no-file", "unknown-format", "no-format", "documents-for-jsonl", "documents-for-text", "unknown-documents"])
 def test_request_that_cannot_start_is_400_at_once_and_starts_no_job(project, people, client_for, fields, field):
     body = {k: SimpleUploadedFile("f.txt", v) if k == "file" else v for k, v in fields.items()}
     response = client_for(people["admin"]).post(f"/api/v1/projects/{project.pk}/imports/", body,

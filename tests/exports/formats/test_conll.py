@@ -23,8 +23,12 @@ def conll(records, nlp, **kwargs) -> list[str]:
     return "".join(write_conll(records, nlp, **kwargs)).split("\n")
 
 
-def read(text: str) -> list[tuple[int, DocumentRecord]]:
-    return list(read_conll(text.splitlines(keepends=True)))
+def read(text: str, **options) -> list[tuple[int, DocumentRecord]]:
+    return list(read_conll(text.splitlines(keepends=True), **options))
+
+
+def entities(doc: DocumentRecord) -> list[tuple[str, str]]:
+    return [(doc.text[s.start:s.end], s.label) for s in doc.spans]
 
 
 def test_entity_before_sentence_final_punctuation_mid_document(nlp):
@@ -180,16 +184,56 @@ def test_reads_iob2_biluo_and_iobes_alike():
         assert doc.spans == [SpanRecord(0, 8, "GPE"), SpanRecord(13, 17, "GPE")]
 
 
-def test_reads_one_column_as_tokens_without_entities():
-    [(_, doc)] = read("Hello\nworld\n\nBye\n")
+def test_reads_one_column_as_tokens_of_a_document_that_is_not_annotated():
+    [(_, doc)] = read("Hello\nworld\n\nBye\n", documents="docstart")
     assert doc.text == "Hello world\nBye"
-    assert doc.spans == []
+    assert doc.spans == [] and doc.annotated is False
 
 
-def test_without_docstart_the_file_is_one_document_and_docstart_splits():
-    assert len(read("a O\n\nb O\n\nc O\n")) == 1
-    docs = read("-DOCSTART- -X- O O\n\na O\n\n-DOCSTART- -X- O O\n-DOCSTART- -X- O O\n\nb B-X\n")
-    assert [(line, doc.text) for line, doc in docs] == [(3, "a"), (8, "b")]
+def test_a_document_with_tags_all_o_is_annotated_and_one_of_only_tokens_is_not():
+    docs = read("-DOCSTART-\n\nHello O\nworld O\n\n-DOCSTART-\n\nBye\nnow\n\n-DOCSTART-\n\nSee\nyou O\n")
+    assert [(doc.text, doc.annotated) for _, doc in docs] == [("Hello world", True), ("Bye now", False),
+                                                             ("See you", True)]
+
+
+def test_without_docstart_each_sentence_is_a_document_unless_docstart_is_asked():
+    text = "a O\nb B-X\n\nc O\n\n\nd O\n"
+    assert [(line, doc.text) for line, doc in read(text)] == [(1, "a b"), (4, "c"), (7, "d")]
+    assert read(text) == read(text, documents="sentence")
+    [(line, doc)] = read(text, documents="docstart")
+    assert (line, doc.text) == (1, "a b\nc\nd")
+
+
+def test_docstart_splits_documents_and_sentence_ignores_it():
+    text = "-DOCSTART- -X- O O\n\na O\n\n-DOCSTART- -X- O O\n-DOCSTART- -X- O O\n\nb B-X\n\nc O\n"
+    expected = [(3, "a"), (8, "b\nc")]
+    assert [(line, doc.text) for line, doc in read(text)] == expected
+    assert [(line, doc.text) for line, doc in read(text, documents="docstart")] == expected
+    assert [(line, doc.text) for line, doc in read(text, documents="sentence")] == [(3, "a"), (8, "b"), (10, "c")]
+
+
+def test_unknown_documents_option_is_a_value_error_at_once():
+    with pytest.raises(ValueError, match="documents must be one of auto, docstart, sentence"):
+        read_conll(["a O\n"], documents="paragraph")
+
+
+def test_reads_a_one_shot_iterator_and_passes_twice_over_a_re_iterable_without_copying_it():
+    class Lines:
+        """Lines that can be iterated again from the top, as imports.py's _Lines over an uploaded file."""
+
+        def __init__(self, text):
+            self.text, self.passes = text, 0
+
+        def __iter__(self):
+            self.passes += 1  # once the pass starts
+            yield from self.text.splitlines(keepends=True)
+
+    text = "Paris U-LOC\n\nNew B-LOC\nYork L-LOC\n"
+    lines = Lines(text)
+    assert [entities(doc) for _, doc in read_conll(lines)] == [[("Paris", "LOC")], [("New York", "LOC")]]
+    assert lines.passes == 2
+    one_shot = (line for line in text.splitlines(keepends=True))
+    assert [entities(doc) for _, doc in read_conll(one_shot)] == [[("Paris", "LOC")], [("New York", "LOC")]]
 
 
 def test_offsets_are_code_points():
@@ -210,12 +254,18 @@ def test_byte_order_mark_and_crlf_are_ignored():
         ("a O\nb X-PER\n", 2, "tag 'X-PER' is not O or a B-, I-, L-, U-, E- or S- prefix"),
         ("a O\nb PER\n", 2, "the last column must be the entity tag"),
         ("a O\nb B-\n", 2, "tag 'B-' is not"),
-        # BILUO: L- without B-, and a B- that is never closed.
-        ("a U-X\nb O\nc L-PER\n", 3, "L-PER does not continue an entity; start it with B-PER (BILUO)"),
-        ("a U-X\nb B-PER\nc O\n", 3, "O follows an open PER entity; close it with L-PER"),
-        ("a U-X\nb B-PER\n\nc O\n", 2, "the PER entity is not closed by L-PER before the sentence ends"),
+        # BILUO (U- tags decide it): L- without B-, and a B- that is never closed.
+        ("a U-X\nb O\nc L-PER\n", 3, "L-PER does not continue an entity; start it with B-PER; the file reads as BILUO"),
+        ("a U-X\nb U-Y\nc B-PER\nd O\n", 4, "O follows an open PER entity; close it with L-PER; the file reads as BILUO"),
+        ("a U-X\nb U-Y\nc B-PER\n\nd O\n", 3,
+         "the PER entity is not closed by L-PER before the sentence ends; the file reads as BILUO"),
         # B- after O is IOB2, so the stray I- is an error, not IOB1.
-        ("a B-X\nb O\nc I-PER\n", 3, "I-PER does not continue an entity of type PER; start the entity with B-PER (IOB2"),
+        ("a B-X\nb O\nc I-PER\n", 3,
+         "I-PER does not continue an entity of type PER; start the entity with B-PER; the file reads as IOB2"),
+        # I- opening entities is IOB1, so the B- after O is the error.
+        ("a I-X\nb O\nc I-Y\nd O\ne B-PER\n", 5,
+         "B-PER opens an entity, which IOB1 does with I-PER: B- opens one only right after another PER entity; "
+         "the file reads as IOB1"),
     ],
 )
 def test_bad_tags_name_the_line(text, line, message):
@@ -230,6 +280,119 @@ def test_error_in_a_later_document_names_the_line_in_the_file():
     with pytest.raises(FormatError) as caught:
         read(text)
     assert caught.value.line == 8
+
+
+def test_one_stray_s_tag_in_an_iob2_file_names_its_line_and_why_the_file_reads_as_iob2():
+    text = ("-DOCSTART- -X- O O\n\nParis B-LOC\nis O\nnice O\n\nAnna B-PER\nKarenina I-PER\n\n"
+            "-DOCSTART- -X- O O\n\nBerlin S-LOC\nsleeps O\n")
+    with pytest.raises(FormatError) as caught:
+        read(text)
+    assert caught.value.line == 12
+    assert caught.value.message == (
+        "S-LOC is not an IOB2 tag; the file reads as IOB2 (6 tags fit it, 1 does not; as BILUO 2, as IOB1 3 would not)"
+    )
+
+
+def test_the_scheme_is_decided_over_the_file_not_the_document():
+    # The old per-document guess read the second document as BILUO (its S- tag) and blamed its B-.
+    text = "-DOCSTART- -X- O O\n\nRome B-LOC\n\n-DOCSTART- -X- O O\n\nOslo B-LOC\nto O\nBonn S-LOC\n"
+    with pytest.raises(FormatError) as caught:
+        read(text)
+    assert caught.value.line == 9
+
+
+def test_the_first_wrong_line_of_the_file_is_reported_whatever_its_kind():
+    scheme_first = "a B-X\nb O\nc I-X\n\nd PER\n"
+    column_first = "a B-X\nb PER\nc I-X\n"
+    with pytest.raises(FormatError) as caught:
+        read(scheme_first)
+    assert caught.value.line == 3
+    with pytest.raises(FormatError) as caught:
+        read(column_first)
+    assert caught.value.line == 2 and "the last column must be the entity tag" in caught.value.message
+
+
+def test_bioes_tags_read_as_biluo():
+    text = ("-DOCSTART- -X- O O\n\nThe O\nNew B-ORG\nYork I-ORG\nTimes E-ORG\nin O\nParis S-LOC\n\n"
+            "Anna S-PER\nB. B-PER\nLee E-PER\n")
+    [(_, doc)] = read(text)
+    assert entities(doc) == [("New York Times", "ORG"), ("Paris", "LOC"), ("Anna", "PER"), ("B. Lee", "PER")]
+
+
+def test_biluo_file_whose_first_document_has_only_o_tags_reads_as_biluo():
+    text = ("-DOCSTART- -X- O O\n\nNothing O\nhere O\n\n-DOCSTART- -X- O O\n\nNew B-GPE\nYork L-GPE\nand O\n"
+            "Rome U-GPE\n")
+    [(_, first), (_, second)] = read(text)
+    assert (first.spans, first.annotated) == ([], True)
+    assert entities(second) == [("New York", "GPE"), ("Rome", "GPE")]
+
+
+CONLL_2003 = """\
+-DOCSTART- -X- -X- O
+
+EU NNP B-NP I-ORG
+rejects VBZ B-VP O
+German JJ B-NP I-MISC
+call NN I-NP O
+to TO B-VP O
+boycott VB I-VP O
+British JJ B-NP I-MISC
+lamb NN I-NP O
+. . O O
+
+Peter NNP B-NP I-PER
+Blackburn NNP I-NP I-PER
+
+-DOCSTART- -X- -X- O
+
+In IN B-PP O
+Germany NNP B-NP I-LOC
+France NNP I-NP B-LOC
+and CC O O
+Italy NNP B-NP I-LOC
+, , O O
+Jean NNP B-NP I-PER
+Paul NNP I-NP I-PER
+Pierre NNP I-NP B-PER
+Martin NNP I-NP I-PER
+spoke VBD B-VP O
+. . O O
+"""
+
+
+def test_reads_a_conll_2003_iob1_file_with_four_columns():
+    [(line, first), (second_line, second)] = read(CONLL_2003)
+    assert (line, second_line) == (3, 18)
+    assert first.text == "EU rejects German call to boycott British lamb .\nPeter Blackburn"
+    assert entities(first) == [("EU", "ORG"), ("German", "MISC"), ("British", "MISC"), ("Peter Blackburn", "PER")]
+    assert entities(second) == [("Germany", "LOC"), ("France", "LOC"), ("Italy", "LOC"), ("Jean Paul", "PER"),
+                                ("Pierre Martin", "PER")]
+
+
+def test_reads_tab_separated_columns_wnut_17_style():
+    docs = read("@paul\tO\nsaw\tO\n\nthe\tO\nEmpire\tB-location\nState\tI-location\n"
+                "Building\tI-location\n#NYC\tO\n")
+    assert [(doc.text, entities(doc)) for _, doc in docs] == [
+        ("@paul saw", []), ("the Empire State Building #NYC", [("Empire State Building", "location")]),
+    ]
+
+
+def test_a_tab_separated_token_holding_a_space_names_its_line():
+    with pytest.raises(FormatError) as caught:
+        read("@paul\tO\nsaw\tO\n\nthe\tO\nEmpire State\tB-location\nBuilding\tI-location\n")
+    assert caught.value.line == 5
+    assert "the token 'Empire State' holds whitespace" in caught.value.message
+
+
+def test_tab_separated_crlf_lines_and_a_byte_order_mark():
+    [(_, doc)] = read("\ufeffSee\tO\r\nSão\tB-LOC\r\nPaulo\tI-LOC\r\n\r\n")
+    assert (doc.text, entities(doc)) == ("See São Paulo", [("São Paulo", "LOC")])
+
+
+def test_an_empty_token_column_names_its_line():
+    with pytest.raises(FormatError) as caught:
+        read("a\tO\n\tB-PER\n")
+    assert caught.value.line == 2 and "the token (first) column is empty" in caught.value.message
 
 
 # --- round trips ------------------------------------------------------------------------

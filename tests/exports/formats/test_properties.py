@@ -8,7 +8,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exports.formats.conll import read_conll, write_conll
-from exports.formats.iob import BILUO, IOB1, IOB2, detect_scheme, drop_overlaps, spans_to_tags, tags_to_spans
+from exports.formats.iob import (
+    BILUO,
+    IOB1,
+    IOB2,
+    SCHEMES,
+    TagError,
+    detect_scheme,
+    drop_overlaps,
+    spans_to_tags,
+    tag_problems,
+    tags_to_spans,
+)
 from exports.formats.spacy_docbin import read_spacy, write_spacy
 from exports.records import DocumentRecord, RelationRecord, SpanRecord
 from projects import token_columns
@@ -139,6 +150,21 @@ def test_tags_round_trip_in_every_scheme(sentence):
         assert detect_scheme([biluo]) == BILUO
         assert detect_scheme([iob1]) == IOB1
         assert detect_scheme([iob2]) == IOB2
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["O", "B-X", "I-X", "L-X", "U-X", "E-Y", "S-Y", "B-Y", "I-Y"]), max_size=10),
+       st.sampled_from(SCHEMES))
+def test_tags_to_spans_fails_at_the_first_tag_that_counting_finds_breaking_the_scheme(tags, scheme):
+    """The reader's error and the survey's counts (which choose a file's scheme) come from one reading."""
+    problems = tag_problems(tags, scheme)
+    try:
+        tags_to_spans(tags, scheme)
+    except TagError as exc:
+        assert problems and (exc.index, exc.message) == problems[0]
+    else:
+        assert problems == []
+    assert len({i for i, _ in problems}) == len(problems)  # a tag is counted once
 
 
 @settings(max_examples=100, deadline=None)
