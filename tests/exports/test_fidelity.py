@@ -320,11 +320,19 @@ def test_a_docbin_from_spacy_convert_comes_back_with_the_same_tokens_spaces_sent
             == [doc_view(doc) for doc in original])
 
 
-def test_prodigy_answers_keep_their_tokens_and_their_empty_documents(round_trip, exported):
-    content = "".join(json.dumps(task, ensure_ascii=False) + "\n" for task in PRODIGY).encode()
+NER_DRUGS = Path(__file__).resolve().parents[1] / "fixtures" / "ner_drugs" / "drugs_eval.jsonl"
+
+
+@pytest.mark.parametrize("tasks", [PRODIGY, "ner_drugs"], ids=["inline", "ner_drugs"])
+def test_prodigy_answers_keep_their_tokens_and_their_empty_documents(round_trip, exported, tasks):
+    if tasks == "ner_drugs":  # the real file: 500 accepted tasks, 357 of them without any span
+        content = NER_DRUGS.read_bytes()
+        tasks = [json.loads(line) for line in content.decode().splitlines()]
+    else:
+        content = "".join(json.dumps(task, ensure_ascii=False) + "\n" for task in tasks).encode()
     job, project = round_trip(content, "prodigy")
-    accepted = [task for task in PRODIGY if task["answer"] == "accept"]
-    assert job["result"]["documents"] == len(accepted) == 5
+    accepted = [task for task in tasks if task["answer"] == "accept"]
+    assert job["result"]["documents"] == len(accepted)
 
     docs = read_docbin(exported(project, "spacy"))
     assert [[t.text for t in doc] for doc in docs] == [[t["text"] for t in task["tokens"]] for task in accepted]
