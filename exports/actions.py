@@ -18,7 +18,7 @@ from exports.formats import EXPORT_FORMATS, FORMATS
 from exports.models import Snapshot
 from exports.records import DocumentRecord, ExportStats
 from exports.splits import SPLITS
-from projects.errors import InvalidInput
+from projects.errors import Conflict, InvalidInput
 from projects.models import Label, Project
 from projects.tokens import blank_pipeline
 
@@ -81,10 +81,13 @@ def write_export(project: Project, out, *, fmt: str, source: str = "gold", split
         chunks = _encoded(writer(records, nlp, scheme=scheme, stats=stats))
     else:
         chunks = _encoded(writer(records))
-    for chunk in chunks:
-        digest.update(chunk)
-        size += len(chunk)
-        out.write(chunk)
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    except ValueError as exc:  # what the format cannot hold (a file's token with a space inside, for CoNLL)
+        raise Conflict(f"this project cannot be exported as {fmt}: {exc}", code="not_exportable") from None
     return ExportFile(fmt, export_filename(project, fmt, source=source, split=split, suffix=filename_suffix),
                       digest.hexdigest(), size, counter[0], stats.dropped_overlaps)
 

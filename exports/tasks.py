@@ -46,14 +46,14 @@ def _delete_upload(job: Job) -> None:
 
 def _run_job(job_id: int, work) -> None:
     """Run ``work(job)`` for a job that exports; the outcome goes to the Job row."""
-    from projects.errors import InvalidInput
+    from projects.errors import AnnotatorError
 
     job = start_job(job_id)
     if job is None:
         return
     try:
         result = work(job)
-    except InvalidInput as exc:
+    except AnnotatorError as exc:  # bad arguments, or data the format cannot hold
         fail_job(job, exc.detail)
     except Exception:
         logger.exception("%s job %s failed", job.kind, job_id)

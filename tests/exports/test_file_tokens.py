@@ -141,3 +141,16 @@ def test_training_examples_are_made_on_the_files_tokens():
     assert [t.text for t in example.reference] == WORDS
     assert [(e.text, e.label_) for e in example.reference.ents] == [("霍姆斯", "GPE")]
     assert stats.misaligned == 0
+
+
+def test_a_files_token_that_conll_cannot_hold_gets_a_clear_409_not_a_500(
+        project, people, client_for, django_capture_on_commit_callbacks):
+    doc = spacy.tokens.Doc(spacy.blank("en").vocab, words=["New York", "is", "big"], ents=["B-GPE", "O", "O"])
+    client = client_for(people["admin"])
+    upload(django_capture_on_commit_callbacks, client, project, "d.spacy", DocBin(docs=[doc]).to_bytes(), "spacy")
+    response = client.get(f"/api/v1/projects/{project.pk}/export/", {"format": "conll", "source": "submitted"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_exportable"
+    assert "token 'New York' contains whitespace" in response.json()["detail"]
+    [back] = DocBin().from_bytes(export(client, project, "spacy", source="submitted")).get_docs(spacy.blank("en").vocab)
+    assert [t.text for t in back] == ["New York", "is", "big"] and back.ents[0].text == "New York"
