@@ -29,6 +29,7 @@ import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import add
 
 import numpy
@@ -166,10 +167,9 @@ def pack_words(text: str, offsets: Sequence[tuple[int, int]], sent_starts: Seque
                 ends.append(start)
                 flags.append(SPACE)
                 sentences.append(-1)
-        word = text[start:end]
         starts.append(start)
         ends.append(end)
-        flags.append((SPACE if word.isspace() else 0) | (PUNCT if is_punct(word) else 0))
+        flags.append(_word_flags(text[start:end]))
         sentences.append(sent_starts[i] if known else 0)
         at = end
     rest = text[at:]
@@ -192,6 +192,11 @@ def pack_words(text: str, offsets: Sequence[tuple[int, int]], sent_starts: Seque
     width = "<u2" if len(text) < 65536 else "<u4"
     return b"".join((_FILE_HEADER, numpy.asarray(starts, dtype=width).tobytes(),
                      numpy.asarray([e - s for s, e in zip(starts, ends)], dtype=width).tobytes(), bytes(flags)))
+
+
+@lru_cache(maxsize=65536)
+def _word_flags(word: str) -> int:
+    return (SPACE if word.isspace() else 0) | (PUNCT if is_punct(word) else 0)
 
 
 def doc_of(vocab: Vocab, text: str, columns: TokenColumns) -> Doc:
