@@ -6,14 +6,17 @@ points, on a document with a ZWJ emoji family, a flag and CJK.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
+from exports.formats.prodigy import read_prodigy
+from exports.imports import import_records
 from projects.actions.projects import do_update_project
-from projects.models import Annotation, Label, Suggestion, SuggestionRejection
+from projects.models import Annotation, Document, Label, Suggestion, SuggestionRejection
 from tests.annotator.conftest import FAMILY_TEXT, SECOND_TEXT, THIRD_TEXT, log_in, wait_for_document
 
 pytestmark = pytest.mark.postgres
@@ -290,3 +293,32 @@ def test_overlapping_spans_stack_where_the_project_allows_them(live_server, open
     wait_saved(page)
     assert spans_of(stored(first, workspace_project["annotator"])) == [
         (6, 19, "PERSON"), (12, 19, "ORG"), (44, 50, "GPE"), (63, 65, "GPE")]
+
+
+def test_a_document_with_a_files_own_tokens_is_annotated_on_them(live_server, open_context, workspace_project):
+    """Prodigy gave 叙利亚|霍姆斯 as two tokens (spaCy keeps one) and Paris-based as one (spaCy splits three):
+    the page draws and selects the file's tokens, and what it stores sits on them."""
+    project, annotator = workspace_project["project"], workspace_project["annotator"]
+    text = "叙利亚霍姆斯 fell. Paris-based AFP said so."
+    words = ["叙利亚", "霍姆斯", "fell", ".", "Paris-based", "AFP", "said", "so", "."]
+    tokens, at = [], 0
+    for word in words:
+        start = text.index(word, at)
+        at = start + len(word)
+        tokens.append({"text": word, "start": start, "end": at})
+    lines = [json.dumps({"text": text, "tokens": tokens, "meta": {"n": 0}, "answer": "accept", "spans": []}) + "\n"]
+    Document.objects.filter(project=project).exclude(meta__n=1).delete()
+    import_records(project, read_prodigy(lines), importer=workspace_project["admin"])
+    document = Document.objects.get(project=project, text=text)
+    Annotation.objects.filter(document=document).delete()  # the importer's; this test's annotator starts afresh
+    page = open_context().new_page()
+    log_in(page, live_server.url, "ann", "pw-ann")
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={document.pk}")
+    wait_for_document(page)
+    assert page.evaluate("window.annotator.doc.units.map(u => u.text)") == words
+    unit(page, 1).dblclick()
+    page.keyboard.press("g")
+    unit(page, 4).dblclick()
+    page.keyboard.press("o")
+    wait_saved(page)
+    assert spans_of(stored(document, annotator)) == [(3, 6, "GPE"), (*cp(text, "Paris-based"), "ORG")]
