@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from email.message import Message
 
 import pytest
 import spacy
@@ -43,6 +44,13 @@ def export(client, project, **params):
 
 def body(response) -> bytes:
     return b"".join(response.streaming_content)
+
+
+def content_type(response) -> tuple[str, str | None]:
+    """The media type and charset that ``Content-Type`` names, parsed as a client parses it."""
+    header = Message()
+    header["Content-Type"] = response["Content-Type"]
+    return header.get_content_type(), header.get_content_charset()
 
 
 def test_reviewer_can_export_gold_jsonl_with_filename_and_sha256(gold_project, people, client_for):
@@ -168,3 +176,47 @@ def test_only_admins_create_snapshots_and_outsiders_cannot_see_them(gold_project
         f"/api/v1/projects/{gold_project.pk}/snapshots/", {}, format="json").json()
     assert client_for(people["outsider"]).get(f"/api/v1/snapshots/{snapshot['id']}/export/").status_code == 404
     assert client_for(people["annotator"]).get(f"/api/v1/snapshots/{snapshot['id']}/export/").status_code == 403
+
+
+def download_each_way(client, admin, project, fmt, settings, capture) -> dict:
+    """The same export as a direct download, a large export's job download and a snapshot download."""
+    responses = {"export": export(client, project, format=fmt)}
+    settings.EXPORT_SYNC_MAX_DOCUMENTS = 1
+    with capture(execute=True):
+        started = export(client, project, format=fmt)
+    assert started.status_code == 202
+    job = client.get(f"/api/v1/jobs/{started.json()['job']['id']}/").json()
+    assert job["status"] == "succeeded", job
+    responses["job"] = client.get(job["result"]["url"])
+    settings.EXPORT_SYNC_MAX_DOCUMENTS = 100
+    snapshot = admin.post(f"/api/v1/projects/{project.pk}/snapshots/", {}, format="json").json()
+    responses["snapshot"] = admin.get(f"/api/v1/snapshots/{snapshot['id']}/export/", {"format": fmt})
+    assert {way: r.status_code for way, r in responses.items()} == {"export": 200, "job": 200, "snapshot": 200}
+    return responses
+
+
+@pytest.mark.parametrize("fmt, media_type, expected", [
+    ("conll", "text/plain", ["Assad O\n’s O\n", "🇷 O\n🇺 O\nRussia B-GPE\n"]),  # spaCy splits the flag in two
+    ("jsonl", "application/jsonl", ['"text": "Assad’s allies 🇷🇺 Russia and Iran helped."']),
+])
+def test_text_downloads_name_their_charset_and_decode_with_it(gold_project, people, client_for, settings,
+                                                             django_capture_on_commit_callbacks, fmt, media_type,
+                                                             expected):
+    """A curly quote and an emoji come out right in a client that decodes with the charset the
+    response names (requests reads text/plain with none as ISO-8859-1)."""
+    responses = download_each_way(client_for(people["reviewer"]), client_for(people["admin"]), gold_project, fmt,
+                                  settings, django_capture_on_commit_callbacks)
+    texts = {}
+    for way, response in responses.items():
+        assert content_type(response) == (media_type, "utf-8"), (way, response["Content-Type"])
+        texts[way] = body(response).decode(content_type(response)[1])
+        assert all(piece in texts[way] for piece in expected), (way, texts[way])
+    assert texts["job"] == texts["export"]
+
+
+def test_spacy_downloads_stay_binary_without_a_charset(gold_project, people, client_for, settings,
+                                                      django_capture_on_commit_callbacks):
+    responses = download_each_way(client_for(people["reviewer"]), client_for(people["admin"]), gold_project, "spacy",
+                                  settings, django_capture_on_commit_callbacks)
+    assert {way: content_type(r) for way, r in responses.items()} == {
+        way: ("application/octet-stream", None) for way in responses}
