@@ -5,7 +5,12 @@
 
 ``start``/``end`` are code point offsets into ``text`` (end exclusive);
 relation ``head``/``tail`` are indices into that line's ``spans``. Exports add
-``id`` and ``annotator``; the reader accepts and keeps them.
+``id`` and ``annotator`` (whose annotation; for gold, who last saved it), and
+``adopted_from`` on gold that is an annotator's annotation adopted as it was:
+
+    {"id": 7, "text": "HTS leads.", "meta": {}, "spans": [], "relations": [], "annotator": "rev", "adopted_from": "ann"}
+
+The reader accepts and keeps them (imports ignore them).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def parse_document(obj: object) -> DocumentRecord:
     spans = [_parse_span(i, s, len(text)) for i, s in enumerate(_list(obj, "spans"))]
     relations = [_parse_relation(i, r, len(spans)) for i, r in enumerate(_list(obj, "relations"))]
     doc_id = obj.get("id")
-    annotator = obj.get("annotator")
+    annotator, adopted_from = obj.get("annotator"), obj.get("adopted_from")
     return DocumentRecord(
         text=text,
         meta=meta,
@@ -67,6 +72,7 @@ def parse_document(obj: object) -> DocumentRecord:
         relations=relations,
         id=doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool) else None,
         annotator=annotator if isinstance(annotator, str) else None,
+        adopted_from=adopted_from if isinstance(adopted_from, str) else None,
     )
 
 
@@ -82,6 +88,8 @@ def write_jsonl(records: Iterable[DocumentRecord]) -> Iterator[str]:
         obj["relations"] = [{"head": r.head, "tail": r.tail, "label": r.label} for r in record.relations]
         if record.annotator is not None:
             obj["annotator"] = record.annotator
+        if record.adopted_from is not None:
+            obj["adopted_from"] = record.adopted_from
         yield json.dumps(obj, ensure_ascii=False) + "\n"
 
 

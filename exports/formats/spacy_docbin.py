@@ -3,6 +3,7 @@
     doc.text        "Rebels took Aleppo."
     doc.ents        (Aleppo,)  with label GPE; tokens from the project language's tokenizer
     doc.user_data   {"id": 7, "meta": {}, "relations": [{"head": [0, 6], "tail": [12, 18], "label": "IN"}]}
+                    (and "annotator", "adopted_from" when the export names them)
 
 ``doc.ents`` holds the spans that do not overlap (of overlapping ones the
 longest in code points wins, ties to the earliest); ``doc.spans["sc"]`` holds
@@ -159,7 +160,7 @@ def read_spacy(data: bytes, nlp: Language | None = None) -> Iterator[tuple[int, 
     """Yield ``(document_number, record)``, numbered from 1, for each Doc in a ``.spacy`` file.
 
     Spans are ``spans["sc"]`` then any entity not already among them; relations,
-    id, meta and annotator come from ``user_data`` as ``write_spacy`` stores them.
+    id, meta, annotator and adopted_from come from ``user_data`` as ``write_spacy`` stores them.
     A FormatError's ``line`` is the 1-based document number.
     """
     try:
@@ -280,6 +281,8 @@ def _user_data(record: DocumentRecord) -> dict:
         )
     if record.annotator is not None:
         data["annotator"] = record.annotator
+    if record.adopted_from is not None:
+        data["adopted_from"] = record.adopted_from
     return data
 
 
@@ -315,6 +318,7 @@ def _doc_to_record(doc: Doc) -> DocumentRecord:
         "relations": relations,
         "id": user_data.get("id"),
         "annotator": user_data.get("annotator"),
+        "adopted_from": user_data.get("adopted_from"),
     }
     return parse_document(obj)
 
