@@ -13,17 +13,22 @@ from spacy.tokens import DocBin
 from exports.splits import split_of
 from projects.actions.annotations import do_save_annotation
 from projects.actions.documents import do_create_documents
+from projects.actions.gold import do_adopt_gold, do_save_gold
 from projects.models import Document
 from projects.spans import RelationIn, SpanIn
 
 pytestmark = pytest.mark.django_db
 
 
-def annotate(document, user, spans, relations=(), *, gold=False, status="submitted"):
+def span_ins(document, spans) -> list[SpanIn]:
+    """[(word, label)] -> spans on the first occurrence of each word in the document's text."""
     text = document.text
-    span_ins = [SpanIn(str(i), text.index(word), text.index(word) + len(word), label)
-                for i, (word, label) in enumerate(spans)]
-    return do_save_annotation(document, user, spans=span_ins,
+    return [SpanIn(str(i), text.index(word), text.index(word) + len(word), label)
+            for i, (word, label) in enumerate(spans)]
+
+
+def annotate(document, user, spans, relations=(), *, gold=False, status="submitted"):
+    return do_save_annotation(document, user, spans=span_ins(document, spans),
                               relations=[RelationIn(str(h), str(t), label) for h, t, label in relations],
                               status=status, version=0, is_gold=gold)
 
@@ -66,6 +71,44 @@ def test_reviewer_can_export_gold_jsonl_with_filename_and_sha256(gold_project, p
     assert first["relations"] == [{"head": 0, "tail": 1, "label": "located_in"}]
     emoji = lines[1]
     assert [emoji["text"][s["start"]:s["end"]] for s in emoji["spans"]] == ["Russia", "Iran"]
+
+
+@pytest.fixture
+def provenance_project(project, people):
+    """Gold of document 1 saved by the reviewer; of 2, annotator2's adopted by the reviewer; of 3,
+    annotator's adopted by the admin and then edited by the reviewer."""
+    docs = {d.meta["n"]: d for d in Document.objects.filter(project=project).select_related("project")}
+    annotate(docs[2], people["annotator2"], [("Russia", "GPE"), ("Iran", "GPE")])
+    annotate(docs[3], people["annotator"], [("Homs", "GPE")])
+    do_save_gold(docs[1], acting_user=people["reviewer"], spans=span_ins(docs[1], [("Aleppo", "GPE")]),
+                 relations=[], status="submitted", version=0)
+    do_adopt_gold(docs[2], acting_user=people["reviewer"], from_user="annotator2")
+    do_adopt_gold(docs[3], acting_user=people["admin"], from_user="annotator")
+    do_save_gold(docs[3], acting_user=people["reviewer"],
+                 spans=span_ins(docs[3], [("Homs", "GPE"), ("Syria", "GPE")]), relations=[], status="submitted",
+                 version=1)
+    return project
+
+
+def test_gold_jsonl_says_who_saved_the_gold_and_whose_annotation_it_adopted(provenance_project, people, client_for):
+    data = body(export(client_for(people["reviewer"]), provenance_project, format="jsonl")).decode()
+    lines = [json.loads(line) for line in data.splitlines()]
+    assert [(line["meta"]["n"], line["annotator"], line.get("adopted_from")) for line in lines] == [
+        (1, "reviewer", None),  # saved by the reviewer
+        (2, "reviewer", "annotator2"),  # annotator2's annotation, adopted by the reviewer
+        (3, "reviewer", None),  # adopted from annotator, then edited: the gold is the reviewer's edit
+    ]
+    assert list(lines[1]) == ["id", "text", "meta", "spans", "relations", "annotator", "adopted_from"]
+    assert list(lines[0]) == ["id", "text", "meta", "spans", "relations", "annotator"]
+    submitted = body(export(client_for(people["reviewer"]), provenance_project, format="jsonl", source="submitted"))
+    assert not any("adopted_from" in json.loads(line) for line in submitted.decode().splitlines())
+
+
+def test_gold_docbin_carries_the_same_provenance_in_user_data(provenance_project, people, client_for):
+    data = body(export(client_for(people["reviewer"]), provenance_project, format="spacy"))
+    docs = list(DocBin().from_bytes(data).get_docs(spacy.blank("en").vocab))
+    assert [(d.user_data["meta"]["n"], d.user_data["annotator"], d.user_data.get("adopted_from")) for d in docs] == [
+        (1, "reviewer", None), (2, "reviewer", "annotator2"), (3, "reviewer", None)]
 
 
 def test_submitted_source_exports_each_annotators_work(gold_project, people, client_for):
