@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from exports.collect import SOURCES, annotations_for, collect_records
-from exports.formats import EXPORT_FORMATS, FORMATS
+from exports.formats import EXPORT_FORMATS, FORMATS, TEXT_ENCODING
 from exports.models import Snapshot
 from exports.records import DocumentRecord, ExportStats
 from exports.splits import SPLITS
@@ -101,11 +101,11 @@ def _encoded(pieces: Iterable[str], chunk_chars: int = 1 << 18) -> Iterator[byte
         buffer.append(piece)
         size += len(piece)
         if size >= chunk_chars:
-            yield "".join(buffer).encode("utf-8")
+            yield "".join(buffer).encode(TEXT_ENCODING)
             buffer.clear()
             size = 0
     if buffer:
-        yield "".join(buffer).encode("utf-8")
+        yield "".join(buffer).encode(TEXT_ENCODING)
 
 
 def spooled_export(project: Project, **kwargs) -> tuple[tempfile.SpooledTemporaryFile, ExportFile]:

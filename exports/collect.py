@@ -13,7 +13,7 @@ from django.db import connections
 
 from exports.records import DocumentRecord, RelationRecord, SpanRecord
 from exports.splits import split_of
-from projects.models import Annotation, Label, Project, Relation, Span
+from projects.models import Annotation, GoldRevision, Label, Project, Relation, Span
 
 SOURCES = ("gold", "submitted")
 IN_LIST_MAX = 500  # ids per IN (...) where there is no array parameter (SQLite)
@@ -37,25 +37,30 @@ def collect_records(project: Project, *, source: str = "gold", split: str | None
     one indexed query each, so nothing is sorted or held beyond a batch.
     Label names and usernames come from two small queries, not joined into
     every row. On PostgreSQL the next batch is read while this one is written.
+
+    A record's ``annotator`` is whose annotation it is (for gold, who last
+    saved it); a gold record's ``adopted_from`` is whose annotation that save
+    adopted unchanged, when the gold's revision at its version is an adoption
+    (one more query per batch).
     """
     annotations = annotations_for(project, source)
     label_names = _Names(lambda: Label.objects.filter(project=project).values_list("pk", "name"))
-    keep_annotator = source == "submitted"
     usernames = dict(get_user_model().objects.filter(pk__in=annotations.values("annotator_id"))
-                     .values_list("pk", "username")) if keep_annotator else {}
+                     .values_list("pk", "username"))
     rows = (
         annotations.order_by("document_id", "id")
-        .values_list("id", "document_id", "document__text", "document__meta", "document__tokens", "annotator_id")
+        .values_list("id", "document_id", "document__text", "document__meta", "document__tokens", "annotator_id",
+                     "version")
         .iterator(chunk_size=batch_size)
     )
     if split is not None:
         seed, train, dev = project.split_seed, project.split_train, project.split_dev
         rows = (row for row in rows if split_of(row[1], seed, train, dev) == split)
-    batches = _with_spans_and_relations(rows, batch_size, annotations.db)
+    batches = _with_spans_and_relations(rows, batch_size, annotations.db, adoptions=source == "gold")
     if connections[annotations.db].vendor == "postgresql":
         batches = _read_ahead(batches, annotations.db)
-    for batch, spans_of, relations_of in batches:
-        for annotation_id, document_id, text, meta, tokens, annotator_id in batch:
+    for batch, spans_of, relations_of, adopted_from in batches:
+        for annotation_id, document_id, text, meta, tokens, annotator_id, _version in batch:
             own_spans = spans_of.get(annotation_id, ())
             index = {span_id: i for i, (span_id, *_rest) in enumerate(own_spans)}
             yield DocumentRecord(
@@ -65,13 +70,17 @@ def collect_records(project: Project, *, source: str = "gold", split: str | None
                 relations=[RelationRecord(index[h], index[t], label_names[label])
                            for h, t, label in relations_of.get(annotation_id, ())],
                 id=document_id,
-                annotator=usernames.get(annotator_id) if keep_annotator else None,
+                annotator=usernames.get(annotator_id),
                 tokens=tokens,
+                adopted_from=adopted_from.get(document_id),
             )
 
 
-def _with_spans_and_relations(rows: Iterator[tuple], batch_size: int, using: str) -> Iterator[tuple[list, dict, dict]]:
-    """``(rows, spans by annotation id, relations by annotation id)`` per batch of annotation rows."""
+def _with_spans_and_relations(rows: Iterator[tuple], batch_size: int, using: str, *,
+                              adoptions: bool = False) -> Iterator[tuple[list, dict, dict, dict]]:
+    """``(rows, spans by annotation id, relations by annotation id, adopted from by document id)`` per
+    batch of annotation rows ``(id, document_id, ..., version)``; with ``adoptions`` (gold rows) the
+    last holds the username whose annotation each adopted gold is, else it is empty."""
     spans = Span.objects.using(using).order_by("annotation_id", "start", "end", "id")
     relations = Relation.objects.using(using).order_by("annotation_id", "id")
     span_columns = ("annotation_id", "id", "start", "end", "label_id")
@@ -79,6 +88,7 @@ def _with_spans_and_relations(rows: Iterator[tuple], batch_size: int, using: str
     postgres = connections[using].vendor == "postgresql"
     while batch := list(islice(rows, batch_size)):
         ids = [row[0] for row in batch]
+        adopted_from = _adoptions({row[1]: row[-1] for row in batch}, using) if adoptions else {}
         if postgres:  # one array parameter rather than a statement with thousands of placeholders
             span_rows = _rows_of_annotations(spans, span_columns, ids, using)
             relation_rows = _rows_of_annotations(relations, relation_columns, ids, using)
@@ -87,7 +97,37 @@ def _with_spans_and_relations(rows: Iterator[tuple], batch_size: int, using: str
             span_rows = [row for run in runs for row in spans.filter(annotation_id__in=run).values_list(*span_columns)]
             relation_rows = [row for run in runs
                              for row in relations.filter(annotation_id__in=run).values_list(*relation_columns)]
-        yield batch, _by_annotation(span_rows), _by_annotation(relation_rows)
+        yield batch, _by_annotation(span_rows), _by_annotation(relation_rows), adopted_from
+
+
+def _adoptions(versions: dict[int, int], using: str) -> dict[int, str]:
+    """{document id: username} for the documents whose gold is an adoption as it stands: the
+    revision that made the gold's version (``versions``: document id -> that version; one
+    revision per document and version) adopted that user's annotation. One query (SQLite: one
+    per run of IN_LIST_MAX documents)."""
+    if not versions:
+        return {}
+    adopt = GoldRevision.Action.ADOPT
+    if connections[using].vendor == "postgresql":  # the pairs as two arrays, not a placeholder each
+        quote = connections[using].ops.quote_name
+        column = {name: quote(GoldRevision._meta.get_field(name).column)
+                  for name in ("document", "version", "action", "from_user")}
+        user = get_user_model()._meta
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT r.{column['document']}, u.{quote(user.get_field('username').column)} "
+                f"FROM {quote(GoldRevision._meta.db_table)} r "
+                f"JOIN {quote(user.db_table)} u ON u.{quote(user.pk.column)} = r.{column['from_user']} "
+                f"WHERE r.{column['action']} = %s AND (r.{column['document']}, r.{column['version']}) IN "
+                f"(SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
+                [adopt.value, list(versions), list(versions.values())])
+            return dict(cursor.fetchall())
+    ids = list(versions)
+    revisions = GoldRevision.objects.using(using).filter(action=adopt, from_user__isnull=False)
+    rows = [row for i in range(0, len(ids), IN_LIST_MAX)
+            for row in revisions.filter(document_id__in=ids[i:i + IN_LIST_MAX])
+            .values_list("document_id", "version", "from_user__username")]
+    return {document_id: username for document_id, version, username in rows if versions[document_id] == version}
 
 
 def _by_annotation(rows) -> dict[int, list[tuple]]:

@@ -32,7 +32,8 @@ class DocumentRecord:
     meta: dict = field(default_factory=dict)
     spans: list[SpanRecord] = field(default_factory=list)
     relations: list[RelationRecord] = field(default_factory=list)
-    # Set on export: the document's id in the project and whose annotation this is.
+    # Set on export: the document's id in the project and whose annotation this is (for gold, who
+    # last saved it).
     id: int | None = None
     annotator: str | None = None
     # The document's stored tokens (``projects.token_columns``), when it has them: writers that
@@ -45,6 +46,9 @@ class DocumentRecord:
     annotated: bool = True
     # What a reader let pass but the user should hear of (an exact duplicate span collapsed...).
     warnings: list[str] = field(default_factory=list)
+    # Set on a gold export when the gold is an annotator's annotation adopted as it was: whose
+    # (``annotator`` is then the reviewer who adopted it). Last, so positional construction keeps working.
+    adopted_from: str | None = None
 
 
 class FormatError(ValueError):

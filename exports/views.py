@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports.actions import check_export_args, count_export_documents, do_create_snapshot, spooled_export
-from exports.formats import FORMATS, IMPORT_FORMATS, READER_OPTIONS, check_reader_options
+from exports.formats import EXPORT_FORMATS, FORMATS, IMPORT_FORMATS, READER_OPTIONS, check_reader_options
 from exports.formats.conll import DOCUMENTS
 from exports.imports import ANNOTATIONS_AS
 from exports.models import Snapshot
@@ -100,6 +100,10 @@ class ImportView(APIView):
 
 # Exports and snapshots ---------------------------------------------------------------------------
 
+# A download's Content-Type is its format's (text ones name their charset), as the schema says.
+DOWNLOADS = {(200, FORMATS[name].media_type): bytes for name in EXPORT_FORMATS}
+
+
 def file_response(handle, *, filename: str, fmt: str, sha256: str, extra_headers: dict | None = None):
     """The file as an attachment, with its SHA-256 in a header (hex, and RFC 9530 form)."""
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=FORMATS[fmt].media_type)
@@ -119,7 +123,7 @@ class ExportQuerySerializer(serializers.Serializer):
 
 class ExportView(APIView):
     @extend_schema(parameters=[ExportQuerySerializer],
-                   responses={(200, "application/octet-stream"): bytes, 202: JobEnvelopeSerializer})
+                   responses={**DOWNLOADS, 202: JobEnvelopeSerializer})
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
         query = ExportQuerySerializer(data=request.query_params)
@@ -146,7 +150,7 @@ class ExportView(APIView):
 
 
 class JobDownloadView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses=DOWNLOADS)
     def get(self, request, job_id):
         job = access_job(request.user, job_id)
         path = (job.result or {}).get("path")
@@ -191,7 +195,7 @@ class SnapshotListView(APIView):
 
 
 class SnapshotExportView(APIView):
-    @extend_schema(parameters=[ExportQuerySerializer], responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(parameters=[ExportQuerySerializer], responses=DOWNLOADS)
     def get(self, request, snapshot_id):
         snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
         if snapshot is None:

@@ -8,6 +8,8 @@ named in ``reader_options`` (conll: ``documents``); the import endpoint takes
 them as fields and refuses them for a format that does not. Writers with
 ``needs_nlp=True`` take the project language's blank spaCy pipeline as
 second argument (they tokenize).
+A text format's file is UTF-8, and its ``media_type`` (the downloads'
+``Content-Type``) says so: clients must not guess.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ from exports.formats.jsonl import read_jsonl, write_jsonl
 from exports.formats.prodigy import read_prodigy
 from exports.formats.spacy_docbin import read_spacy, stream_spacy
 from exports.formats.text import read_text
+
+TEXT_ENCODING = "utf-8"  # of every text format's file (exports.actions encodes with it)
+
+
+def _text(media_type: str) -> str:
+    return f"{media_type}; charset={TEXT_ENCODING}"
 
 
 @dataclass(frozen=True)
@@ -37,12 +45,12 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "text": Format("text", read_text),
-    "jsonl": Format("jsonl", read_jsonl, write_jsonl, extension=".jsonl", media_type="application/jsonl"),
-    "conll": Format("conll", read_conll, write_conll, needs_nlp=True, extension=".conll", media_type="text/plain",
-                    reader_options=("documents",)),
+    "jsonl": Format("jsonl", read_jsonl, write_jsonl, extension=".jsonl", media_type=_text("application/jsonl")),
+    "conll": Format("conll", read_conll, write_conll, needs_nlp=True, extension=".conll",
+                    media_type=_text("text/plain"), reader_options=("documents",)),
     "spacy": Format("spacy", read_spacy, stream_spacy, binary=True, needs_nlp=True, extension=".spacy"),
-    "doccano": Format("doccano", read_doccano, extension=".jsonl", media_type="application/jsonl"),
-    "prodigy": Format("prodigy", read_prodigy, extension=".jsonl", media_type="application/jsonl"),
+    "doccano": Format("doccano", read_doccano, extension=".jsonl", media_type=_text("application/jsonl")),
+    "prodigy": Format("prodigy", read_prodigy, extension=".jsonl", media_type=_text("application/jsonl")),
 }
 
 IMPORT_FORMATS = sorted(name for name, fmt in FORMATS.items() if fmt.reader)

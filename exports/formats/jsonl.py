@@ -6,11 +6,17 @@
 ``start``/``end`` are code point offsets into ``text`` (end exclusive);
 relation ``head``/``tail`` are indices into that line's ``spans``. A line with
 ``"spans"`` (an empty list too) is an annotated document; without, it is
-stored unlabelled. Exports add ``id`` and ``annotator``; the reader accepts
-and keeps them. Documents whose tokens came from a file carry them as
-Prodigy does (``"tokens": [{"text", "start", "end", "id", "ws"}]``) and, when
-the file gave sentences, ``"sentence_starts"``: the indices of the tokens
-that start one. The reader keeps both as the document's own tokens.
+stored unlabelled. Exports add ``id`` and ``annotator`` (whose annotation; for
+gold, who last saved it), and ``adopted_from`` on gold that is an annotator's
+annotation adopted as it was:
+
+    {"id": 7, "text": "HTS leads.", "meta": {}, "spans": [], "relations": [], "annotator": "rev", "adopted_from": "ann"}
+
+The reader accepts and keeps them (imports ignore them). Documents whose
+tokens came from a file carry them as Prodigy does (``"tokens": [{"text",
+"start", "end", "id", "ws"}]``) and, when the file gave sentences,
+``"sentence_starts"``: the indices of the tokens that start one. The reader
+keeps both as the document's own tokens.
 
 An exact duplicate span (same offsets and label) or relation is kept once,
 with a warning on the record; a relation between a span and its own
@@ -73,7 +79,7 @@ def parse_document(obj: object) -> DocumentRecord:
     relations = _unique_relations([_parse_relation(i, r, len(index_of)) for i, r in enumerate(_list(obj, "relations"))],
                                   index_of, warnings)
     doc_id = obj.get("id")
-    annotator = obj.get("annotator")
+    annotator, adopted_from = obj.get("annotator"), obj.get("adopted_from")
     return DocumentRecord(
         text=text,
         meta=meta,
@@ -84,6 +90,7 @@ def parse_document(obj: object) -> DocumentRecord:
         tokens=_parse_tokens(obj, text, warnings),
         annotated=obj.get("spans") is not None,
         warnings=warnings,
+        adopted_from=adopted_from if isinstance(adopted_from, str) else None,
     )
 
 
@@ -192,6 +199,8 @@ def write_jsonl(records: Iterable[DocumentRecord]) -> Iterator[str]:
                 obj["sentence_starts"] = sentence_starts
         if record.annotator is not None:
             obj["annotator"] = record.annotator
+        if record.adopted_from is not None:
+            obj["adopted_from"] = record.adopted_from
         yield json.dumps(obj, ensure_ascii=False) + "\n"
 
 

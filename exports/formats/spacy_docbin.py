@@ -3,6 +3,7 @@
     doc.text        "Rebels took Aleppo."
     doc.ents        (Aleppo,)  with label GPE; tokens from the project language's tokenizer
     doc.user_data   {"id": 7, "meta": {}, "relations": [{"head": [0, 6], "tail": [12, 18], "label": "IN"}]}
+                    (and "annotator", "adopted_from" when the export names them)
 
 The tokens are the document's own: those of the file it came from (CoNLL,
 a DocBin, Prodigy's ``tokens``) or the project language's tokenizer's.
@@ -167,7 +168,7 @@ def read_spacy(data: bytes, nlp: Language | None = None) -> Iterator[tuple[int, 
     """Yield ``(document_number, record)``, numbered from 1, for each Doc in a ``.spacy`` file.
 
     Spans are ``spans["sc"]`` then any entity not already among them; relations,
-    id, meta and annotator come from ``user_data`` as ``write_spacy`` stores them.
+    id, meta, annotator and adopted_from come from ``user_data`` as ``write_spacy`` stores them.
     A FormatError's ``line`` is the 1-based document number.
     """
     try:
@@ -234,6 +235,8 @@ def _user_data(record: DocumentRecord) -> dict:
         )
     if record.annotator is not None:
         data["annotator"] = record.annotator
+    if record.adopted_from is not None:
+        data["adopted_from"] = record.adopted_from
     return data
 
 
@@ -275,6 +278,7 @@ def _doc_to_record(doc: Doc) -> DocumentRecord:
         "relations": relations,
         "id": user_data.get("id"),
         "annotator": user_data.get("annotator"),
+        "adopted_from": user_data.get("adopted_from"),
     }
     record = parse_document(obj)
     columns = doc.to_array([IDX, LENGTH, ENT_IOB])

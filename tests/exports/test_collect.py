@@ -81,3 +81,45 @@ def test_records_are_whole_whatever_the_order_of_annotation_ids(project, people,
     assert [r.id for r in records] == sorted(d.pk for d in documents)
     assert [[(s.start, s.end) for s in r.spans] for r in records] == [
         [(0, len(Document.objects.get(pk=r.id).text.split()[0]))] for r in records]
+
+
+def test_gold_provenance_costs_the_same_queries_for_3_or_30_documents(people):
+    """Who saved the gold and whose annotation it adopted come with each batch (one query for the
+    batch's revisions), never a query per document."""
+    from django.test.utils import CaptureQueriesContext
+
+    from projects.actions.annotations import do_save_annotation
+    from projects.actions.documents import do_create_documents
+    from projects.actions.gold import do_adopt_gold, do_save_gold
+    from projects.actions.labels import do_create_label
+    from projects.actions.members import do_add_member
+    from projects.actions.projects import do_create_project
+    from projects.spans import SpanIn
+
+    admin, reviewer, annotator = people["admin"], people["reviewer"], people["annotator2"]
+    counts, expected = [], []
+    for n in (3, 30):
+        project = do_create_project(acting_user=admin, name=f"P{n}")
+        do_add_member(project, "reviewer", "reviewer", acting_user=admin)
+        do_add_member(project, "annotator2", "annotator", acting_user=admin)
+        do_create_label(project, acting_user=admin, name="GPE")
+        documents = do_create_documents(project, [{"text": f"Homs report {i} 🙂."} for i in range(n)],
+                                        acting_user=admin)
+        homs = [SpanIn("1", 0, 4, "GPE")]
+        for i, document in enumerate(documents):  # every third: saved, adopted, adopted then edited
+            if i % 3 == 0:
+                do_save_gold(document, acting_user=reviewer, spans=homs, relations=[], status="submitted", version=0)
+                continue
+            do_save_annotation(document, annotator, spans=homs, relations=[], status="submitted", version=0)
+            do_adopt_gold(document, acting_user=reviewer, from_user="annotator2")
+            if i % 3 == 2:
+                do_save_gold(document, acting_user=reviewer, spans=[], relations=[], status="submitted", version=1)
+        with CaptureQueriesContext(connection) as queries:
+            records = list(collect_records(project))
+        counts.append(len(queries))
+        provenance = [("reviewer", "annotator2" if i % 3 == 1 else None) for i in range(n)]
+        assert [(r.annotator, r.adopted_from) for r in records] == provenance
+        assert [(r.annotator, r.adopted_from) for r in collect_records(project, batch_size=7)] == provenance
+    assert counts[0] == counts[1], counts
+    # labels, usernames, the annotations; then per batch: spans, relations, revisions
+    assert counts[1] == 6, counts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from email.message import Message
 
 import pytest
 import spacy
@@ -12,17 +13,22 @@ from spacy.tokens import DocBin
 from exports.splits import split_of
 from projects.actions.annotations import do_save_annotation
 from projects.actions.documents import do_create_documents
+from projects.actions.gold import do_adopt_gold, do_save_gold
 from projects.models import Document
 from projects.spans import RelationIn, SpanIn
 
 pytestmark = pytest.mark.django_db
 
 
-def annotate(document, user, spans, relations=(), *, gold=False, status="submitted"):
+def span_ins(document, spans) -> list[SpanIn]:
+    """[(word, label)] -> spans on the first occurrence of each word in the document's text."""
     text = document.text
-    span_ins = [SpanIn(str(i), text.index(word), text.index(word) + len(word), label)
-                for i, (word, label) in enumerate(spans)]
-    return do_save_annotation(document, user, spans=span_ins,
+    return [SpanIn(str(i), text.index(word), text.index(word) + len(word), label)
+            for i, (word, label) in enumerate(spans)]
+
+
+def annotate(document, user, spans, relations=(), *, gold=False, status="submitted"):
+    return do_save_annotation(document, user, spans=span_ins(document, spans),
                               relations=[RelationIn(str(h), str(t), label) for h, t, label in relations],
                               status=status, version=0, is_gold=gold)
 
@@ -45,6 +51,13 @@ def body(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
+def content_type(response) -> tuple[str, str | None]:
+    """The media type and charset that ``Content-Type`` names, parsed as a client parses it."""
+    header = Message()
+    header["Content-Type"] = response["Content-Type"]
+    return header.get_content_type(), header.get_content_charset()
+
+
 def test_reviewer_can_export_gold_jsonl_with_filename_and_sha256(gold_project, people, client_for):
     response = export(client_for(people["reviewer"]), gold_project, format="jsonl")
     assert response.status_code == 200
@@ -58,6 +71,44 @@ def test_reviewer_can_export_gold_jsonl_with_filename_and_sha256(gold_project, p
     assert first["relations"] == [{"head": 0, "tail": 1, "label": "located_in"}]
     emoji = lines[1]
     assert [emoji["text"][s["start"]:s["end"]] for s in emoji["spans"]] == ["Russia", "Iran"]
+
+
+@pytest.fixture
+def provenance_project(project, people):
+    """Gold of document 1 saved by the reviewer; of 2, annotator2's adopted by the reviewer; of 3,
+    annotator's adopted by the admin and then edited by the reviewer."""
+    docs = {d.meta["n"]: d for d in Document.objects.filter(project=project).select_related("project")}
+    annotate(docs[2], people["annotator2"], [("Russia", "GPE"), ("Iran", "GPE")])
+    annotate(docs[3], people["annotator"], [("Homs", "GPE")])
+    do_save_gold(docs[1], acting_user=people["reviewer"], spans=span_ins(docs[1], [("Aleppo", "GPE")]),
+                 relations=[], status="submitted", version=0)
+    do_adopt_gold(docs[2], acting_user=people["reviewer"], from_user="annotator2")
+    do_adopt_gold(docs[3], acting_user=people["admin"], from_user="annotator")
+    do_save_gold(docs[3], acting_user=people["reviewer"],
+                 spans=span_ins(docs[3], [("Homs", "GPE"), ("Syria", "GPE")]), relations=[], status="submitted",
+                 version=1)
+    return project
+
+
+def test_gold_jsonl_says_who_saved_the_gold_and_whose_annotation_it_adopted(provenance_project, people, client_for):
+    data = body(export(client_for(people["reviewer"]), provenance_project, format="jsonl")).decode()
+    lines = [json.loads(line) for line in data.splitlines()]
+    assert [(line["meta"]["n"], line["annotator"], line.get("adopted_from")) for line in lines] == [
+        (1, "reviewer", None),  # saved by the reviewer
+        (2, "reviewer", "annotator2"),  # annotator2's annotation, adopted by the reviewer
+        (3, "reviewer", None),  # adopted from annotator, then edited: the gold is the reviewer's edit
+    ]
+    assert list(lines[1]) == ["id", "text", "meta", "spans", "relations", "annotator", "adopted_from"]
+    assert list(lines[0]) == ["id", "text", "meta", "spans", "relations", "annotator"]
+    submitted = body(export(client_for(people["reviewer"]), provenance_project, format="jsonl", source="submitted"))
+    assert not any("adopted_from" in json.loads(line) for line in submitted.decode().splitlines())
+
+
+def test_gold_docbin_carries_the_same_provenance_in_user_data(provenance_project, people, client_for):
+    data = body(export(client_for(people["reviewer"]), provenance_project, format="spacy"))
+    docs = list(DocBin().from_bytes(data).get_docs(spacy.blank("en").vocab))
+    assert [(d.user_data["meta"]["n"], d.user_data["annotator"], d.user_data.get("adopted_from")) for d in docs] == [
+        (1, "reviewer", None), (2, "reviewer", "annotator2"), (3, "reviewer", None)]
 
 
 def test_submitted_source_exports_each_annotators_work(gold_project, people, client_for):
@@ -168,3 +219,47 @@ def test_only_admins_create_snapshots_and_outsiders_cannot_see_them(gold_project
         f"/api/v1/projects/{gold_project.pk}/snapshots/", {}, format="json").json()
     assert client_for(people["outsider"]).get(f"/api/v1/snapshots/{snapshot['id']}/export/").status_code == 404
     assert client_for(people["annotator"]).get(f"/api/v1/snapshots/{snapshot['id']}/export/").status_code == 403
+
+
+def download_each_way(client, admin, project, fmt, settings, capture) -> dict:
+    """The same export as a direct download, a large export's job download and a snapshot download."""
+    responses = {"export": export(client, project, format=fmt)}
+    settings.EXPORT_SYNC_MAX_DOCUMENTS = 1
+    with capture(execute=True):
+        started = export(client, project, format=fmt)
+    assert started.status_code == 202
+    job = client.get(f"/api/v1/jobs/{started.json()['job']['id']}/").json()
+    assert job["status"] == "succeeded", job
+    responses["job"] = client.get(job["result"]["url"])
+    settings.EXPORT_SYNC_MAX_DOCUMENTS = 100
+    snapshot = admin.post(f"/api/v1/projects/{project.pk}/snapshots/", {}, format="json").json()
+    responses["snapshot"] = admin.get(f"/api/v1/snapshots/{snapshot['id']}/export/", {"format": fmt})
+    assert {way: r.status_code for way, r in responses.items()} == {"export": 200, "job": 200, "snapshot": 200}
+    return responses
+
+
+@pytest.mark.parametrize("fmt, media_type, expected", [
+    ("conll", "text/plain", ["Assad O\n’s O\n", "🇷 O\n🇺 O\nRussia B-GPE\n"]),  # spaCy splits the flag in two
+    ("jsonl", "application/jsonl", ['"text": "Assad’s allies 🇷🇺 Russia and Iran helped."']),
+])
+def test_text_downloads_name_their_charset_and_decode_with_it(gold_project, people, client_for, settings,
+                                                             django_capture_on_commit_callbacks, fmt, media_type,
+                                                             expected):
+    """A curly quote and an emoji come out right in a client that decodes with the charset the
+    response names (requests reads text/plain with none as ISO-8859-1)."""
+    responses = download_each_way(client_for(people["reviewer"]), client_for(people["admin"]), gold_project, fmt,
+                                  settings, django_capture_on_commit_callbacks)
+    texts = {}
+    for way, response in responses.items():
+        assert content_type(response) == (media_type, "utf-8"), (way, response["Content-Type"])
+        texts[way] = body(response).decode(content_type(response)[1])
+        assert all(piece in texts[way] for piece in expected), (way, texts[way])
+    assert texts["job"] == texts["export"]
+
+
+def test_spacy_downloads_stay_binary_without_a_charset(gold_project, people, client_for, settings,
+                                                      django_capture_on_commit_callbacks):
+    responses = download_each_way(client_for(people["reviewer"]), client_for(people["admin"]), gold_project, "spacy",
+                                  settings, django_capture_on_commit_callbacks)
+    assert {way: content_type(r) for way, r in responses.items()} == {
+        way: ("application/octet-stream", None) for way in responses}

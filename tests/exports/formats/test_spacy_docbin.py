@@ -44,6 +44,7 @@ RECORD = DocumentRecord(
     relations=[RelationRecord(0, 1, "visited"), RelationRecord(4, 2, "based_in")],
     id=7,
     annotator="alice",
+    adopted_from="bob",
 )
 
 
@@ -65,10 +66,10 @@ def test_ents_hold_the_longest_of_overlapping_spans_and_sc_holds_all(nlp):
     assert doc[2].ent_iob_ == "O"
 
 
-def test_user_data_carries_id_meta_annotator_and_relations_as_offsets(nlp):
+def test_user_data_carries_id_meta_provenance_and_relations_as_offsets(nlp):
     [doc] = docs(write_spacy([RECORD], nlp), nlp)
     assert doc.user_data["id"] == 7
-    assert doc.user_data["annotator"] == "alice"
+    assert (doc.user_data["annotator"], doc.user_data["adopted_from"]) == ("alice", "bob")
     assert doc.user_data["meta"]["source"] == "wire"
     # DocBin reads lists back as tuples.
     assert [(list(r["head"]), list(r["tail"]), r["label"]) for r in doc.user_data["relations"]] == [
