@@ -322,3 +322,18 @@ def test_a_document_with_a_files_own_tokens_is_annotated_on_them(live_server, op
     page.keyboard.press("o")
     wait_saved(page)
     assert spans_of(stored(document, annotator)) == [(3, 6, "GPE"), (*cp(text, "Paris-based"), "ORG")]
+
+
+def test_submitting_a_document_with_no_entity_is_an_annotation(live_server, open_context, workspace_project):
+    project, annotator = workspace_project["project"], workspace_project["annotator"]
+    first = workspace_project["documents"][0]
+    page = open_context().new_page()
+    log_in(page, live_server.url, "ann", "pw-ann")
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={first.pk}")
+    wait_for_document(page)
+    page.keyboard.press("Enter")  # nothing to label here: submit as it is
+    expect(page.locator('[data-ws="title"]')).not_to_have_text(f"Document {first.pk}")
+    annotation = stored(first, annotator)
+    assert (annotation.status, spans_of(annotation)) == ("submitted", [])
+    first.refresh_from_db()
+    assert first.status == "submitted"
