@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 
 from projects.errors import Conflict, InvalidInput
 from projects.models import Label, Project
+from projects.shortcuts import RESERVED_SHORTCUTS, describe_reserved
 
 # Distinct, readable highlight colours; after these, hues by the golden angle.
 PALETTE = [
@@ -44,6 +45,10 @@ def check_label_fields(fields: dict) -> None:
     shortcut = fields.get("shortcut")
     if shortcut and (len(shortcut) != 1 or shortcut.isspace()):
         raise InvalidInput("shortcut: one key (a single character), or empty", code="invalid_shortcut")
+    if shortcut in RESERVED_SHORTCUTS:
+        raise InvalidInput(f"shortcut: {shortcut!r} is a workspace command key; the reserved keys are "
+                           f"{describe_reserved()}", code="reserved_shortcut",
+                           extra={"reserved": list(RESERVED_SHORTCUTS)})
 
 
 def _explain_integrity(project: Project, fields: dict, exclude_id=None) -> InvalidInput:

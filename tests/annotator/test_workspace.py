@@ -17,6 +17,7 @@ from exports.formats.prodigy import read_prodigy
 from exports.imports import import_records
 from projects.actions.projects import do_update_project
 from projects.models import Annotation, Document, Label, Suggestion, SuggestionRejection
+from projects.shortcuts import COMMAND_KEYS
 from tests.annotator.conftest import FAMILY_TEXT, SECOND_TEXT, THIRD_TEXT, log_in, wait_for_document
 
 pytestmark = pytest.mark.postgres
@@ -260,6 +261,9 @@ def test_skip_leaves_a_document_for_later_and_back_returns(live_server, open_con
     page.keyboard.press("?")
     expect(page.locator('[data-ws="help"]')).to_be_visible()
     expect(page.locator('[data-ws="help"]')).to_contain_text("Shift + A")
+    # ... from the one table the server refuses label shortcuts by.
+    shown = page.locator('[data-ws="help"] dl.keys dt kbd').all_text_contents()
+    assert [entry["show"] for entry in COMMAND_KEYS] == shown[:len(COMMAND_KEYS)]
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Guidelines").click()
     guidelines = page.locator('[data-ws="guidelines"]')

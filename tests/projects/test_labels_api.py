@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from projects.actions.annotations import do_save_annotation
 from projects.actions.labels import do_create_label
 from projects.models import Label, Span, Suggestion
+from projects.shortcuts import KEY_TABLE, RESERVED_SHORTCUTS
 from projects.spans import RelationIn, SpanIn
 
 pytestmark = pytest.mark.django_db
@@ -90,9 +92,9 @@ def test_an_empty_colour_is_picked_too(project, people, client_for):
 
 def test_admin_chooses_colour_and_shortcut(project, people, client_for):
     response = client_for(people["admin"]).post(
-        url(project), {"name": "born_in", "kind": "relation", "color": "#A1B2C3", "shortcut": "b"}, format="json")
+        url(project), {"name": "born_in", "kind": "relation", "color": "#A1B2C3", "shortcut": "n"}, format="json")
     assert response.status_code == 201, response.json()
-    assert labels(project)[-1] == ("born_in", "relation", "#A1B2C3", "b")
+    assert labels(project)[-1] == ("born_in", "relation", "#A1B2C3", "n")
 
 
 @pytest.mark.parametrize("body, problem", [
@@ -146,6 +148,30 @@ def test_invalid_label_is_400_naming_the_problem(project, people, client_for, bo
     assert response.status_code == 400
     assert response.json()["detail"] == problem
     assert labels(project) == before
+
+
+@pytest.mark.parametrize("key", ["s", "b", "r", "a", "x", "A", "?", "[", "]", "0", "7"])
+def test_a_workspace_command_key_is_not_a_shortcut(project, people, client_for, key):
+    client = client_for(people["admin"])
+    before = labels(project)
+    response = client.post(url(project), {"name": "EVENT", "shortcut": key}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "reserved_shortcut"
+    assert body["detail"] == (f"shortcut: {key!r} is a workspace command key; the reserved keys are "
+                              "Space ] [ r a x A s b ? and the digits")
+    assert set("sbraxA?[]0123456789") <= set(body["reserved"])
+    gpe = Label.objects.get(project=project, name="GPE")
+    response = client.patch(f"{url(project)}{gpe.pk}/", {"shortcut": key}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "reserved_shortcut")
+    assert labels(project) == before
+
+
+def test_the_reserved_keys_are_every_single_key_of_the_workspace_table():
+    table = json.loads(KEY_TABLE.read_text())
+    single = {key for entry in table for key in entry["keys"] if len(key) == 1}
+    assert set(RESERVED_SHORTCUTS) == single
+    assert {entry["command"] for entry in table if "s" in entry["keys"]} == {"skip"}
 
 
 @pytest.mark.parametrize("body, field", [

@@ -1,5 +1,5 @@
 // Keys and clicks, turned into the workspace's actions. Every key is looked up
-// in keys.js (the table the help overlay shows); label shortcuts come first.
+// in keys.js (the table the help overlay shows); a label shortcut never uses a key there.
 
 import { commandFor, keyName } from "./keys.js";
 import { selectedUnits } from "./selection.js";
