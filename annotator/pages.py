@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from rest_framework.exceptions import NotFound
 
-from annotator.guidelines import render_guidelines
+from projects.guidelines import render_guidelines
 from projects.access import access_project, visible_projects
 from projects.models import Annotation, Membership
 from projects.roles import Role

@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from annotator.guidelines import render_guidelines
+from projects.guidelines import render_guidelines
 from curation import selectors
 from curation.actions import agreement_for
 from curation.charts import bar_chart_svg

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Sequence
 
 from django.db import transaction
 
 from pipelines import conf
-from pipelines.models import PipelineSettings
+from pipelines.models import PipelineSettings, TrainedModel
 from pipelines.prelabel import check_label_map
 from pipelines.registry import RULES, external_model_names
 from pipelines.rules import parse_patterns
@@ -110,3 +111,11 @@ def do_save_pipeline_settings(project: Project, *, patterns: str | None = None, 
     settings.save()
     return settings
 
+
+
+@transaction.atomic
+def do_delete_trained_model(trained: TrainedModel, *, acting_user=None) -> None:
+    """Delete a trained version and, once that commits, its folder."""
+    path = trained.full_path
+    trained.delete()
+    transaction.on_commit(lambda: shutil.rmtree(path, ignore_errors=True))

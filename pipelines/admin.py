@@ -1,24 +1,22 @@
 """Admin: pattern rules and label mapping per project, trained models, and a *Pre-label* page for projects.
 
 The project admin gains a *Pre-label* action, its page (which links to the
-project's pre-labelling settings) and a link in the project list. ``projects``
-knows nothing of spaCy, so this app extends the registered ``ProjectAdmin`` (a
-subclass, registered in its place) rather than the projects app importing from here.
+project's pre-labelling settings) and a link in the project list: a mixin that
+annotator/admin.py composes into the project admin (``projects`` imports no
+later app).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
 
-from pipelines.actions import do_start_prelabel
+from pipelines.actions import do_delete_trained_model, do_save_pipeline_settings, do_start_prelabel
 from pipelines.errors import PipelineError
 from pipelines.models import PipelineSettings, TrainedModel
 from pipelines.prelabel import check_label_map
@@ -71,6 +69,13 @@ class PipelineSettingsAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ["project", "patterns", "label_map"] if obj is None else ["patterns", "label_map"]
 
+    def save_model(self, request, obj, form, change):
+        stored = do_save_pipeline_settings(obj.project, patterns=form.cleaned_data.get("patterns") or "",
+                                           label_map=form.cleaned_data.get("label_map") or {},
+                                           acting_user=request.user)
+        obj.pk = stored.pk
+        obj._state.adding = False
+
     @admin.display(description="Patterns")
     def pattern_count(self, settings):
         return sum(1 for line in settings.patterns.splitlines() if line.strip())
@@ -97,13 +102,11 @@ class TrainedModelAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request, obj):
-        shutil.rmtree(obj.full_path, ignore_errors=True)
-        super().delete_model(request, obj)
+        do_delete_trained_model(obj, acting_user=request.user)
 
     def delete_queryset(self, request, queryset):
         for trained in queryset:
-            shutil.rmtree(trained.full_path, ignore_errors=True)
-        super().delete_queryset(request, queryset)
+            do_delete_trained_model(trained, acting_user=request.user)
 
 
 # ------------------------------------------------------------------------------ the project admin, extended
@@ -151,18 +154,23 @@ def admin_prelabel(request, project_id):
     return render(request, "admin/pipelines/prelabel.html", context)
 
 
-RegisteredProjectAdmin = type(admin.site._registry[Project]) if admin.site.is_registered(Project) else admin.ModelAdmin
+class PrelabelProjectAdminMixin:
+    """The project admin's *Pre-label* action, page and link (annotator/admin.py composes it).
 
+    No inline for the pipeline settings: it would make every post of the project form (scripts
+    included) carry its formset; the Pre-label page links to them instead.
+    """
 
-class ProjectAdmin(RegisteredProjectAdmin):
-    # No inline for the pipeline settings: it would make every post of the project form (scripts
-    # included) carry its formset; the Pre-label page links to them instead.
-    actions = [*(RegisteredProjectAdmin.actions or []), "prelabel"]
+    actions = ["prelabel"]
 
     def get_urls(self):
         extra = [path("<int:project_id>/prelabel/", self.admin_site.admin_view(admin_prelabel),
                       name="projects_project_prelabel")]
         return extra + super().get_urls()
+
+    def data_links(self, project):
+        return [*super().data_links(project), ("Pre-label", reverse("admin:projects_project_prelabel",
+                                                                    args=[project.pk]))]
 
     @admin.action(description="Pre-label the selected project with a model")
     def prelabel(self, request, queryset):
@@ -170,14 +178,3 @@ class ProjectAdmin(RegisteredProjectAdmin):
             self.message_user(request, "Select exactly one project to pre-label.", level="error")
             return None
         return HttpResponseRedirect(reverse("admin:projects_project_prelabel", args=[queryset.get().pk]))
-
-    @admin.display(description="Data")
-    def import_link(self, project):
-        links = super().import_link(project) if hasattr(RegisteredProjectAdmin, "import_link") else ""
-        return format_html('{} · <a href="{}">Pre-label</a>', links,
-                           reverse("admin:projects_project_prelabel", args=[project.pk]))
-
-
-if admin.site.is_registered(Project):
-    admin.site.unregister(Project)
-admin.site.register(Project, ProjectAdmin)

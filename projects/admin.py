@@ -1,51 +1,145 @@
+"""Django admin: a write path like any other. Every save and delete goes through the owner's actions
+(projects.actions), so the API's rules hold here too; rows that other actions write are read-only."""
+
 from collections import defaultdict
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 
-from projects.actions.labels import check_label_fields
-from projects.actions.projects import EDITABLE_FIELDS, check_project_fields
+from projects import token_columns
 from projects.actions.assignments import do_assign_documents
-from projects.errors import AnnotatorError, InvalidInput
+from projects.actions.documents import (
+    check_document_fields,
+    do_create_documents,
+    do_delete_documents,
+    do_update_document_meta,
+)
+from projects.actions.jobs import live_progress
+from projects.actions.labels import check_label_fields, do_create_label, do_delete_label, do_update_label
+from projects.actions.members import do_add_member, do_change_role, do_remove_member
+from projects.actions.projects import (
+    EDITABLE_FIELDS,
+    check_project_fields,
+    check_project_update,
+    do_create_project,
+    do_delete_project,
+    do_update_project,
+)
+from projects.errors import AnnotatorError
 from projects.models import (
     Annotation, Assignment, Document, GoldRevision, Job, Label, Membership, Project, Relation, Span, Suggestion,
     SuggestionRejection,
 )
+from projects.roles import Role
+
+
+class ActionAdmin(admin.ModelAdmin):
+    """A model admin whose writes go through the owner's actions.
+
+    Forms run the actions' own checks (``check_*``), so their errors show on
+    the form; should an action still refuse when it runs (a race with another
+    writer), the whole save rolls back (Django admin saves in one transaction)
+    and the page says why instead of answering 500.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AnnotatorError as exc:
+            self.message_user(request, f"Nothing was saved: {exc.detail}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except AnnotatorError as exc:
+            self.message_user(request, f"Nothing was deleted: {exc.detail}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_deleted_objects(self, objs, request):
+        """What goes with the row is the action's to decide (a document takes its annotations), so
+        rows that are read-only here do not make the deletion need a permission to delete them."""
+        to_delete, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return to_delete, model_count, set(), protected
+
+    def changelist_view(self, request, extra_context=None):
+        try:  # the bulk delete action
+            return super().changelist_view(request, extra_context)
+        except AnnotatorError as exc:
+            self.message_user(request, f"Nothing was deleted: {exc.detail}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _form_errors(checks):
+    """Run ``checks()`` (an action's checks); their InvalidInput becomes the form's error."""
+    try:
+        checks()
+    except AnnotatorError as exc:
+        raise forms.ValidationError(exc.detail, code=exc.code) from None
+
+
+def _saved_as(obj, stored) -> None:
+    """Make the admin's unsaved ``obj`` the row an action stored (inlines and the redirect use its pk)."""
+    obj.pk = stored.pk
+    obj._state.adding = False
+    obj._state.db = stored._state.db
 
 
 class ProjectAdminForm(forms.ModelForm):
-    """The same field rules as the API (a spaCy language code, splits adding up to 1)."""
+    """The API's rules: field checks on a new project, and on a change everything do_update_project
+    checks (the language of a project with spans, overlaps a project already has...)."""
 
     def clean(self):
         cleaned = super().clean()
-        try:
-            check_project_fields({k: v for k, v in cleaned.items() if k in EDITABLE_FIELDS and v is not None})
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.detail, code=exc.code) from None
+        fields = {k: v for k, v in cleaned.items() if k in EDITABLE_FIELDS and v is not None}
+        if self.instance.pk is None:
+            _form_errors(lambda: check_project_fields(fields))
+        else:
+            stored = Project.objects.get(pk=self.instance.pk)
+            _form_errors(lambda: check_project_update(stored, {k: fields[k] for k in self.changed_data if k in fields}))
         return cleaned
 
 
 class LabelAdminForm(forms.ModelForm):
-    """The same field rules as the API (no whitespace in names, #rrggbb colours, one-key shortcuts)."""
+    """The API's rules (no whitespace in names, #rrggbb colours, one-key shortcuts no command uses)."""
 
     def clean(self):
         cleaned = super().clean()
-        try:
-            check_label_fields({k: v for k, v in cleaned.items() if k in ("name", "kind", "color", "shortcut")})
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.detail, code=exc.code) from None
+        _form_errors(lambda: check_label_fields(
+            {k: v for k, v in cleaned.items() if k in ("name", "kind", "color", "shortcut")}))
         return cleaned
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if form.instance.pk and "user" in form.changed_data:
+                raise forms.ValidationError("a member row stays with its user: remove it and add another",
+                                            code="member_user_changed")
+        if self.instance.pk is None:
+            return  # whoever creates the project is its admin
+        roles = {form.instance.pk: form.cleaned_data.get("role") for form in self.forms
+                 if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.pk}
+        new_admins = [form for form in self.forms if form.cleaned_data and not form.instance.pk
+                      and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("role") == Role.ADMIN]
+        kept = Membership.objects.filter(project=self.instance).exclude(
+            pk__in=[form.instance.pk for form in self.deleted_forms if form.instance.pk])
+        if not new_admins and not any(roles.get(pk, role) == Role.ADMIN for pk, role in kept.values_list("pk", "role")):
+            raise forms.ValidationError("a project needs at least one admin; make someone else admin first",
+                                        code="last_admin")
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
+    fields = ["user", "role"]
 
 
 class LabelInline(admin.TabularInline):
@@ -55,14 +149,19 @@ class LabelInline(admin.TabularInline):
     fields = ["name", "kind", "color", "shortcut"]
 
 
-@admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ActionAdmin):
+    """Projects, their members and labels, saved through projects.actions.
+
+    Not registered here: annotator/admin.py registers it with the parts the
+    later apps add (import and export links, pre-labelling), since projects
+    imports none of them. Those parts add entries to ``data_links``.
+    """
+
     form = ProjectAdminForm
     list_display = ["name", "language", "annotators_per_document", "allow_overlapping_spans", "created_at",
-                    "import_link"]
+                    "links"]
     search_fields = ["name", "description"]
     inlines = [MembershipInline, LabelInline]
-    actions = ["import_file", "export_project"]
     fieldsets = [
         (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document"]}),
         ("Guidelines", {"fields": ["guidelines"]}),
@@ -70,46 +169,129 @@ class ProjectAdmin(admin.ModelAdmin):
                            "classes": ["collapse"]}),
     ]
 
+    def data_links(self, project) -> list[tuple[str, str]]:
+        """(text, url) links shown in the project list; the later apps' parts add theirs."""
+        return []
+
     @admin.display(description="Data")
-    def import_link(self, project):
-        return format_html('<a href="{}">Import a file</a> · <a href="{}">Export</a>',
-                           reverse("admin-project-import", args=[project.pk]),
-                           reverse("admin-project-export", args=[project.pk]))
-
-    @admin.action(description="Import a file into the selected project")
-    def import_file(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one project to import into.", level="error")
-            return None
-        return HttpResponseRedirect(reverse("admin-project-import", args=[queryset.get().pk]))
-
-    @admin.action(description="Export the selected project")
-    def export_project(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one project to export.", level="error")
-            return None
-        return HttpResponseRedirect(reverse("admin-project-export", args=[queryset.get().pk]))
+    def links(self, project):
+        return format_html_join(" · ", '<a href="{}">{}</a>', ((url, text) for text, url in self.data_links(project)))
 
     def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
         if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            _saved_as(obj, do_create_project(acting_user=request.user, **fields))
+            return
+        changed = {name: fields[name] for name in form.changed_data if name in fields}
+        if changed:
+            do_update_project(Project.objects.get(pk=obj.pk), acting_user=request.user, **changed)
+
+    def save_formset(self, request, form, formset, change):
+        """Each inline row through its action (what ``formset.save()`` would do by hand), recording
+        what changed the way ``formset.save()`` does, for the admin's history message."""
+        project = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() and inline_form.instance.pk is None:
+                continue  # an empty extra row
+            stored = inline_form.instance if inline_form.instance.pk else None
+            data = inline_form.cleaned_data
+            if formset.model is Membership:
+                self._save_member(request, project, stored, data, inline_form)
+            elif formset.model is Label:
+                self._save_label(request, project, stored, data, inline_form)
+            if data.get("DELETE"):
+                if stored is not None:
+                    formset.deleted_objects.append(stored)
+            elif stored is None:
+                formset.new_objects.append(inline_form.instance)
+            elif inline_form.changed_data:
+                formset.changed_objects.append((stored, inline_form.changed_data))
+
+    @staticmethod
+    def _save_member(request, project, stored, data, inline_form):
+        if stored is not None:
+            membership = Membership.objects.get(pk=stored.pk)
+            if data.get("DELETE"):
+                do_remove_member(membership, acting_user=request.user)
+            elif "role" in inline_form.changed_data:
+                do_change_role(membership, data["role"], acting_user=request.user)
+        elif not data.get("DELETE"):
+            existing = Membership.objects.filter(project=project, user=data["user"]).first()
+            if existing is not None:  # the creator, made admin by do_create_project
+                do_change_role(existing, data["role"], acting_user=request.user)
+            else:
+                do_add_member(project, data["user"].username, data["role"], acting_user=request.user)
+
+    @staticmethod
+    def _save_label(request, project, stored, data, inline_form):
+        fields = {k: data.get(k) or "" for k in ("name", "kind", "color", "shortcut")}
+        if stored is None:
+            if not data.get("DELETE"):
+                do_create_label(project, acting_user=request.user, **fields)
+        elif data.get("DELETE"):
+            do_delete_label(Label.objects.get(pk=stored.pk), acting_user=request.user)
+        elif inline_form.changed_data:
+            do_update_label(Label.objects.get(pk=stored.pk), acting_user=request.user,
+                            **{k: fields[k] for k in inline_form.changed_data if k in fields})
+
+    def delete_model(self, request, obj):
+        do_delete_project(obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            do_delete_project(project, acting_user=request.user)
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ActionAdmin):
     list_display = ["user", "project", "role"]
     list_filter = ["role", "project"]
     search_fields = ["user__username", "project__name"]
     autocomplete_fields = ["user", "project"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "project"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            do_change_role(Membership.objects.get(pk=obj.pk), obj.role, acting_user=request.user)
+        else:
+            _saved_as(obj, do_add_member(obj.project, obj.user.username, obj.role, acting_user=request.user))
+
+    def delete_model(self, request, obj):
+        do_remove_member(obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            do_remove_member(membership, acting_user=request.user)
+
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(ActionAdmin):
     form = LabelAdminForm
     list_display = ["name", "kind", "project", "color", "shortcut"]
     list_filter = ["kind", "project"]
     search_fields = ["name"]
+    fields = ["project", "name", "kind", "color", "shortcut"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["project"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        fields = {k: form.cleaned_data.get(k) or "" for k in ("name", "kind", "color", "shortcut")}
+        if change:
+            do_update_label(Label.objects.get(pk=obj.pk), acting_user=request.user,
+                            **{k: fields[k] for k in form.changed_data if k in fields})
+        else:
+            _saved_as(obj, do_create_label(obj.project, acting_user=request.user, **fields))
+
+    def delete_model(self, request, obj):
+        do_delete_label(obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for label in queryset:
+            do_delete_label(label, acting_user=request.user)
 
 
 class AssignmentInline(admin.TabularInline):
@@ -124,6 +306,9 @@ class AssignmentInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 class GoldRevisionInline(admin.TabularInline):
     """The gold's history: who saved which version, when, adopted from whom, spans added and removed."""
@@ -136,6 +321,9 @@ class GoldRevisionInline(admin.TabularInline):
     ordering = ["-version"]
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -161,20 +349,74 @@ class AssignForm(forms.Form):
         return cleaned
 
 
+class DocumentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Document
+        fields = ["project", "text", "meta"]
+
+    def clean(self):
+        cleaned = super().clean()
+        text = cleaned.get("text", self.instance.text)
+        _form_errors(lambda: check_document_fields(None, text, cleaned.get("meta")))
+        return cleaned
+
+
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ActionAdmin):
+    """A document's text, project and tokens never change once stored (delete it and import again);
+    its status and counts follow its annotations. Only meta is edited here; new documents are stored
+    with their tokens by do_create_documents, deletions go through do_delete_documents."""
+
+    form = DocumentAdminForm
     list_display = ["id", "project", "short_text", "status", "assignee_count", "disagreement", "created_at"]
     list_filter = ["status", "project"]
     search_fields = ["text"]
     list_select_related = ["project"]
-    readonly_fields = ["content_hash", "created_at", "assignee_count", "disagreement"]
     show_full_result_count = False  # counting a large table on every page is slow
     inlines = [AssignmentInline, GoldRevisionInline]
     actions = ["assign_documents"]
+    DERIVED = ["content_hash", "status", "assignee_count", "disagreement", "tokens_from", "created_at"]
+
+    def get_fields(self, request, obj=None):
+        return ["project", "text", "meta"] + (self.DERIVED if obj is not None else [])
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["project", "text", *self.DERIVED] if obj is not None else []
 
     @admin.display(description="Text")
     def short_text(self, document):
         return document.text[:100]
+
+    @admin.display(description="Tokens")
+    def tokens_from(self, document):
+        if document.tokens is None:
+            return "not stored (tokenized when read)"
+        if token_columns.file_columns(document.tokens, document.text) is not None:
+            return "the file's own"
+        key = bytes(document.tokens[:32]).partition(b"\n")[0].decode("ascii", "replace")
+        return f"the {key} tokenizer's"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            do_update_document_meta(Document.objects.get(pk=obj.pk), form.cleaned_data.get("meta"),
+                                    acting_user=request.user)
+        else:
+            [stored] = do_create_documents(obj.project, [{"text": obj.text, "meta": obj.meta}],
+                                           acting_user=request.user)
+            _saved_as(obj, stored)
+
+    def save_formset(self, request, form, formset, change):
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []  # read-only inlines
+
+    def delete_model(self, request, obj):
+        do_delete_documents(obj.project, [obj.pk], acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        by_project = defaultdict(list)
+        for project_id, pk in queryset.values_list("project_id", "pk"):
+            by_project[project_id].append(pk)
+        for project in Project.objects.filter(pk__in=by_project):
+            do_delete_documents(project, by_project[project.pk], acting_user=request.user)
 
     @admin.action(description="Assign the selected documents to an annotator…")
     def assign_documents(self, request, queryset):
@@ -203,6 +445,32 @@ class DocumentAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request), "title": "Assign documents", "form": form,
             "project": project, "ids": ids, "opts": self.model._meta,
         })
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that their own actions write (annotations through the annotation save, suggestions by
+    pre-labelling, rejections in the workspace, jobs by the job pipeline, gold history with the gold):
+    shown, never typed in or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Assignment)
@@ -241,80 +509,63 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(GoldRevision)
-class GoldRevisionAdmin(admin.ModelAdmin):
+class GoldRevisionAdmin(ReadOnlyAdmin):
     list_display = ["document", "version", "editor", "action", "from_user", "changes", "created_at"]
     list_filter = ["action", "document__project"]
     search_fields = ["editor__username", "document__text"]
     list_select_related = ["document", "editor", "from_user"]
-    readonly_fields = ["document", "version", "editor", "action", "from_user", "spans", "relations", "added",
-                       "removed", "created_at"]
 
     @admin.display(description="Spans added / removed")
     def changes(self, revision):
         return f"+{len(revision.added)} / -{len(revision.removed)}"
 
-    def has_add_permission(self, request):
-        return False  # history is written by the gold actions, never typed in
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class SpanInline(admin.TabularInline):
+class SpanInline(ReadOnlyInline):
     model = Span
-    extra = 0
     fields = ["key", "start", "end", "label", "covered_text"]
-    readonly_fields = ["covered_text"]
+    readonly_fields = fields
 
     @admin.display(description="Text")
     def covered_text(self, span):
         return span.annotation.document.text[span.start:span.end] if span.pk else ""
 
 
-class RelationInline(admin.TabularInline):
+class RelationInline(ReadOnlyInline):
     model = Relation
-    extra = 0
     fk_name = "annotation"
-    raw_id_fields = ["head", "tail"]
+    fields = ["head", "tail", "label"]
+    readonly_fields = fields
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(ReadOnlyAdmin):
+    """Annotations change in the workspace and through the API (versioned, checked against the tokens)."""
+
     list_display = ["id", "document", "annotator", "is_gold", "status", "version", "updated_at"]
     list_filter = ["status", "is_gold", "document__project"]
     search_fields = ["annotator__username", "document__text"]
-    raw_id_fields = ["document"]
     list_select_related = ["document", "annotator"]
     inlines = [SpanInline, RelationInline]
 
 
 @admin.register(Suggestion)
-class SuggestionAdmin(admin.ModelAdmin):
+class SuggestionAdmin(ReadOnlyAdmin):
     list_display = ["document", "start", "end", "label", "model", "model_version", "score"]
     list_filter = ["model"]
-    raw_id_fields = ["document"]
 
 
 @admin.register(SuggestionRejection)
-class SuggestionRejectionAdmin(admin.ModelAdmin):
+class SuggestionRejectionAdmin(ReadOnlyAdmin):
     list_display = ["document", "user", "start", "end", "label", "created_at"]
     list_filter = ["label__project"]
-    raw_id_fields = ["document", "user"]
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "project", "status", "progress", "created_by", "created_at", "finished_at"]
     list_filter = ["kind", "status", "project"]
-    readonly_fields = ["kind", "project", "status", "progress_done", "progress_total", "params", "error", "result",
-                       "created_by", "created_at", "started_at", "finished_at"]
 
     @admin.display(description="Progress")
     def progress(self, job):
-        from projects.actions.jobs import live_progress
-
         done, total = live_progress(job)
         return f"{done} / {total}" if total else str(done)
-
-    def has_add_permission(self, request):
-        return False  # jobs are started by actions, never typed in

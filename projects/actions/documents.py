@@ -51,3 +51,20 @@ def do_store_tokens(project: Project, *, batch_size: int = 1000) -> int:
         Document.objects.bulk_update(documents, ["tokens"])
         stored += len(documents)
     return stored
+
+
+@transaction.atomic
+def do_update_document_meta(document: Document, meta: object, *, acting_user) -> Document:
+    """Replace a document's meta; its text, project and tokens never change (delete it and import again)."""
+    check_document_fields(None, document.text, meta)
+    document.meta = meta or {}
+    Document.objects.filter(pk=document.pk).update(meta=document.meta)
+    return document
+
+
+@transaction.atomic
+def do_delete_documents(project: Project, document_ids: Sequence[int], *, acting_user) -> int:
+    """Delete documents of ``project`` with everything on them (annotations, gold and its history,
+    assignments, suggestions); how many. The only way to replace a document's text."""
+    _, by_model = Document.objects.filter(project=project, pk__in=list(document_ids)).delete()
+    return by_model.get(Document._meta.label, 0)

@@ -37,8 +37,12 @@ def do_create_project(*, acting_user, **fields) -> Project:
     return project
 
 
-@transaction.atomic
-def do_update_project(project: Project, *, acting_user, **fields) -> Project:
+def check_project_update(project: Project, fields: dict) -> None:
+    """What ``do_update_project`` checks before it writes (InvalidInput naming the field); the Django
+    admin's project form runs it to show the same errors on the form."""
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown project fields: {', '.join(sorted(unknown))}")
     merged = {k: getattr(project, k) for k in ("split_train", "split_dev", "split_test")} | fields
     check_project_fields({**fields, **{k: merged[k] for k in ("split_train", "split_dev", "split_test")}})
     if "allow_overlapping_spans" in fields and not fields["allow_overlapping_spans"] and project.allow_overlapping_spans:
@@ -51,15 +55,21 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
                 f"allow_overlapping_spans: {overlapping} stored annotations have overlapping spans; fix them first",
                 code="overlaps_exist",
             )
-    language_changed = "language" in fields and fields["language"] != project.language
-    if language_changed and (Span.objects.filter(annotation__document__project=project).exists()
-                             or Suggestion.objects.filter(document__project=project).exists()):
+    if "language" in fields and fields["language"] != project.language and (
+            Span.objects.filter(annotation__document__project=project).exists()
+            or Suggestion.objects.filter(document__project=project).exists()):
         # Spans sit on the current language's token boundaries; another tokenizer may cut elsewhere.
         raise InvalidInput(
             f"language: the project's spans and suggestions follow the {project.language!r} tokenizer's tokens; "
             "to use another language, create a project with it and import an export of this one",
             code="language_in_use",
         )
+
+
+@transaction.atomic
+def do_update_project(project: Project, *, acting_user, **fields) -> Project:
+    check_project_update(project, fields)
+    language_changed = "language" in fields and fields["language"] != project.language
     k_changed = "annotators_per_document" in fields and fields["annotators_per_document"] != project.annotators_per_document
     for key, value in fields.items():
         setattr(project, key, value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.guidelines import render_guidelines
+from projects.guidelines import render_guidelines
 from projects.actions.projects import do_update_project
 
 

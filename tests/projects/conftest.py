@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from projects.models import Document
 
@@ -11,6 +12,19 @@ from projects.models import Document
 def staff(make_user):
     """A staff user who is a member of no project (staff act as admins of every project)."""
     return make_user("staff", is_staff=True)
+
+
+@pytest.fixture
+def superuser(make_user):
+    return make_user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(superuser):
+    """A logged-in Django admin (pytest-django's own would take the username "admin", which the people use)."""
+    client = Client()
+    client.force_login(superuser)
+    return client
 
 
 @pytest.fixture

@@ -86,18 +86,6 @@ def test_staff_home_lists_every_project(project, people, staff):
 # Admin ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def superuser(make_user):
-    return make_user("root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(superuser):
-    client = Client()
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
 def everything(project, people, doc):
     """One row of every registered model."""
     document = doc(1)  # "Rebels led by HTS seized Aleppo."
@@ -134,13 +122,22 @@ def test_admin_change_page_loads(admin_client, everything, model):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("model", [m for m in MODELS if m != "job"])
+WRITTEN_BY_THEIR_OWN_ACTIONS = ["annotation", "suggestion", "job"]  # the workspace, pre-labelling, the job pipeline
+
+
+@pytest.mark.parametrize("model", [m for m in MODELS if m not in WRITTEN_BY_THEIR_OWN_ACTIONS])
 def test_admin_add_page_loads(admin_client, everything, model):
     assert admin_client.get(f"/admin/projects/{model}/add/").status_code == 200
 
 
-def test_jobs_cannot_be_added_in_the_admin(admin_client, everything):
-    assert admin_client.get("/admin/projects/job/add/").status_code == 403
+@pytest.mark.parametrize("model", WRITTEN_BY_THEIR_OWN_ACTIONS)
+def test_rows_other_actions_write_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, everything, model):
+    row = everything[model]
+    assert admin_client.get(f"/admin/projects/{model}/add/").status_code == 403
+    page = admin_client.get(f"/admin/projects/{model}/{row.pk}/change/").content.decode()
+    assert 'name="_save"' not in page  # shown, not editable
+    assert admin_client.post(f"/admin/projects/{model}/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert type(row).objects.filter(pk=row.pk).exists()
 
 
 def test_project_change_page_shows_members_and_labels_inline(admin_client, everything):
