@@ -253,6 +253,47 @@ class GoldRevision(models.Model):
         return f"gold v{self.version} of document {self.document_id}"
 
 
+class Reopening(models.Model):
+    """A reviewer reopened a reviewed document: its annotators may change their annotations again.
+
+    Once a document has gold, its annotators' annotations are read-only (the
+    annotation save refuses them: 409 ``document_reviewed``). A reopening lifts
+    that until the gold is saved again (an edit or an adoption), which closes it;
+    the gold stays in place meanwhile. ``changed_at`` is when an annotation first
+    changed after the reopening: from then the document is back in the review
+    queue. Written by projects.actions.reopenings and the annotation save, under
+    the document's row lock; the rows are the history of the document's locks.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="reopenings")
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reopened_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When an annotation first changed after the reopening.")
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", help_text="Whose gold save locked the document again.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the document is open.")
+
+    class Meta:
+        ordering = ["document_id", "-reopened_at", "-id"]
+        constraints = [
+            # At most one open reopening per document (also the index the lock check reads).
+            models.UniqueConstraint(fields=["document"], condition=Q(closed_at__isnull=True),
+                                    name="reopening_one_open_per_document"),
+            models.CheckConstraint(condition=Q(closed_at__isnull=False) | Q(closed_by__isnull=True),
+                                   name="reopening_closed_by_only_when_closed"),
+        ]
+
+    def __str__(self) -> str:
+        state = "closed" if self.closed_at else "open"
+        return f"document {self.document_id} reopened by {self.reopened_by} ({state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
 class Span(models.Model):
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="spans")
     # The client's id for the span, echoed back so relations and UI state stay stable.

@@ -4,25 +4,39 @@ from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from projects.actions.assignments import record_annotation_saved
 from projects.actions.labels import labels_by_name
 from projects.errors import Conflict
-from projects.models import Annotation, Document, Relation, Span
+from projects.models import Annotation, Document, Relation, Reopening, Span
 from projects.selectors import serialize_annotation
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans, disagreement
 from projects.tokens import tokens_for_document
 
 
-def _conflict(document: Document, user, is_gold: bool) -> Conflict:
+def _stored(document: Document, user, is_gold: bool) -> dict:
     current = Annotation.objects.filter(document=document, is_gold=is_gold).select_related("annotator")
     if not is_gold:
         current = current.filter(annotator=user)
-    body = serialize_annotation(current.first())
+    return serialize_annotation(current.first())
+
+
+def _conflict(document: Document, user, is_gold: bool) -> Conflict:
+    body = _stored(document, user, is_gold)
     return Conflict(
         f"version is stale: the stored annotation is at version {body['version']}; reload it and apply your change again",
         code="version_conflict",
         extra=body,
+    )
+
+
+def _reviewed(document: Document, user) -> Conflict:
+    return Conflict(
+        f"document {document.pk} is reviewed: a reviewer made its gold annotation, so annotations of it are "
+        "read-only and nothing was saved; a reviewer can reopen the document if it should change",
+        code="document_reviewed",
+        extra=_stored(document, user, False),
     )
 
 
@@ -40,6 +54,12 @@ def do_save_annotation(
 
     Checks run first and change nothing; a stale ``version`` raises Conflict
     carrying the stored annotation. Returns the stored annotation's API shape.
+
+    Review lock: once the document has gold, a person's annotation of it is
+    read-only (Conflict ``document_reviewed``, carrying their stored annotation)
+    unless a reviewer reopened the document (projects.actions.reopenings); a save
+    then marks the reopening changed, which puts the document back in the review
+    queue. A gold save closes an open reopening: the document is locked again.
     """
     project = document.project
     entity_labels, relation_labels = labels_by_name(project)
@@ -77,6 +97,13 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
                 annotation = stored
             else:
                 others.append(stored)
+        reopening = None
+        if not is_gold and any(a.is_gold for a in others):
+            # Reviewed: read-only unless reopened (read under the document's lock, which reopening takes too).
+            reopening = (Reopening.objects.filter(document_id=document.pk, closed_at__isnull=True)
+                         .values_list("pk", "changed_at").first())
+            if reopening is None:
+                raise _reviewed(document, user)
         if annotation is None:
             if version != 0:
                 raise _conflict(document, user, is_gold)
@@ -111,6 +138,11 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
         )
         if not is_gold:
             record_annotation_saved(document, user, status)
+        if reopening is not None and reopening[1] is None:
+            Reopening.objects.filter(pk=reopening[0]).update(changed_at=timezone.now())
+        if is_gold and current_status == Document.Status.REVIEWED:
+            Reopening.objects.filter(document_id=document.pk, closed_at__isnull=True).update(
+                closed_at=timezone.now(), closed_by=user)
 
         people = [a for a in others if not a.is_gold] + ([] if is_gold else [annotation])
         submitted = [a for a in people if a.status == Annotation.Status.SUBMITTED]

@@ -53,6 +53,7 @@ def test_gold_is_validated_like_an_annotation(project, people, client_for, doc):
 
 def test_reviewer_adopts_an_annotators_version_as_gold(project, people, client_for, doc, annotate):
     annotate(doc(1), people["annotator"], [HTS_ORG, ALEPPO], relations=[(0, 1, "located_in")])
+    annotate(doc(1), people["annotator2"], [ALEPPO])  # before the gold: then annotations are locked
     reviewer = client_for(people["reviewer"])
     response = reviewer.post(gold_url(doc(1)), {"from_user": "annotator"}, format="json")
     assert response.status_code == 200, response.content
@@ -61,7 +62,6 @@ def test_reviewer_adopts_an_annotators_version_as_gold(project, people, client_f
     assert gold["relations"] == [{"head": 1, "tail": 2, "label": "located_in"}]
     assert gold["version"] == 1 and gold["status"] == "submitted"
     # With a version, adopting is refused when the gold moved on.
-    annotate(doc(1), people["annotator2"], [ALEPPO])
     stale = reviewer.post(gold_url(doc(1)), {"from_user": "annotator2", "version": 0}, format="json")
     assert stale.status_code == 409 and stale.json()["version"] == 1
 
@@ -110,9 +110,12 @@ def test_submitted_documents_get_their_disagreement(project, people, doc, annota
 
 def test_each_save_leaves_status_and_disagreement_as_a_full_recount_gives(project, people, doc, annotate,
                                                                           annotator3, client_for):
-    """The save computes them from the annotations it read under the document's lock; a recount must agree."""
+    """The save computes them from the annotations it read under the document's lock; a recount must agree,
+    before the gold, while it locks the annotations, and while the document is reopened."""
     from projects.actions.annotations import refresh_document_status
-    from projects.models import Annotation
+    from projects.actions.reopenings import do_reopen_document
+    from projects.errors import Conflict
+    from projects.models import Annotation, Assignment
     from projects.spans import disagreement
 
     def recounted_disagreement(document):
@@ -133,19 +136,40 @@ def test_each_save_leaves_status_and_disagreement_as_a_full_recount_gives(projec
         (people["annotator"], [], "in_progress", "submitted"),  # reopened: still two submitted
         (annotator3, [], "in_progress", "in_progress"),  # now one
     ]
-    for user, spans, status, expected in steps:
-        annotate(document, user, spans, status=status)
+    def check(user, spans, status, expected):
         document.refresh_from_db()
         assert document.status == expected, (user.username, spans, status)
         if status == "submitted":
             assert document.disagreement == recounted_disagreement(document)
+        assert document.assignee_count == Assignment.objects.filter(document=document).count()
         refresh_document_status([document.pk])
         assert Document.objects.get(pk=document.pk).status == expected
-    assert client_for(people["reviewer"]).put(gold_url(document), body([ALEPPO], 0),
-                                              format="json").status_code == 200
+
+    for user, spans, status, expected in steps:
+        annotate(document, user, spans, status=status)
+        check(user, spans, status, expected)
+    reviewer = client_for(people["reviewer"])
+    assert reviewer.put(gold_url(document), body([ALEPPO], 0), format="json").status_code == 200
     assert Document.objects.get(pk=document.pk).status == Document.Status.REVIEWED
-    annotate(document, people["annotator"], [ALEPPO], status="submitted")  # gold stays the last word
-    assert Document.objects.get(pk=document.pk).status == Document.Status.REVIEWED
+    with pytest.raises(Conflict) as refused:  # gold is the last word: annotations are locked
+        annotate(document, people["annotator"], [ALEPPO], status="submitted")
+    assert refused.value.code == "document_reviewed"
+    check(people["annotator"], [], "in_progress", Document.Status.REVIEWED)
+
+    # Reopened, annotators change their minds; the gold stays, so the document stays reviewed.
+    do_reopen_document(document, acting_user=people["reviewer"])
+    reopened_steps = [
+        (people["annotator"], [HTS_ORG, ALEPPO], "submitted"),
+        (people["annotator2"], [HTS_GPE], "submitted"),
+        (annotator3, [ALEPPO], "in_progress"),
+    ]
+    for user, spans, status in reopened_steps:
+        annotate(document, user, spans, status=status)
+        check(user, spans, status, Document.Status.REVIEWED)
+    assert reviewer.put(gold_url(document), body([HTS_ORG, ALEPPO], 1), format="json").status_code == 200
+    check(people["reviewer"], [], "in_progress", Document.Status.REVIEWED)
+    with pytest.raises(Conflict):  # locked again
+        annotate(document, annotator3, [], status="in_progress")
 
 
 def test_review_queue_lists_documents_k_people_submitted_most_disagreement_first(

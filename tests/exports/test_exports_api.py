@@ -36,10 +36,10 @@ def annotate(document, user, spans, relations=(), *, gold=False, status="submitt
 @pytest.fixture
 def gold_project(project, people):
     docs = {d.meta["n"]: d for d in Document.objects.filter(project=project)}
+    annotate(docs[1], people["annotator"], [("Aleppo", "GPE")])  # before the gold, which locks annotations
     annotate(docs[1], people["reviewer"], [("HTS", "ORG"), ("Aleppo", "GPE")], [(0, 1, "located_in")], gold=True)
     annotate(docs[2], people["reviewer"], [("Russia", "GPE"), ("Iran", "GPE")], gold=True)
     annotate(docs[3], people["reviewer"], [("Homs", "GPE"), ("Syria", "GPE")], gold=True)
-    annotate(docs[1], people["annotator"], [("Aleppo", "GPE")])
     return project
 
 
