@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from curation.alignment import align
-from projects.models import Annotation, Assignment, Document, Job, Membership, Project
+from projects.models import Annotation, Assignment, Document, Job, Membership, Project, Reopening
 from projects.roles import Role
 from projects.selectors import annotation_of, annotations_of_document, serialize_annotation
 from projects.tokens import tokens_for_document
@@ -19,9 +19,34 @@ REVIEWABLE = {"submitted": Document.Status.SUBMITTED, "reviewed": Document.Statu
 
 
 def review_queue(project: Project, *, status: str = "submitted", skip: Collection[int] = ()):
-    """Documents that k people submitted (or, with status=reviewed, that have gold), most disagreement first."""
-    return (Document.objects.filter(project=project, status=REVIEWABLE[status]).exclude(pk__in=list(skip))
-            .order_by("-disagreement", "id"))
+    """Documents that k people submitted and nobody reviewed, or that were reopened and changed since (their gold
+    is out of date); with status=reviewed, those that have gold. Most disagreement first."""
+    wanted = Q(status=REVIEWABLE[status])
+    if status == "submitted":
+        changed = list(Reopening.objects.filter(document__project=project, closed_at__isnull=True,
+                                                changed_at__isnull=False).values_list("document_id", flat=True))
+        if changed:
+            wanted |= Q(pk__in=changed)
+    documents = Document.objects.filter(wanted, project=project)
+    if skip:
+        documents = documents.exclude(pk__in=list(skip))
+    return documents.order_by("-disagreement", "id")
+
+
+def open_reopenings(documents: Collection[Document]) -> dict[int, Reopening]:
+    """The open reopening of each of these documents that has one, in one query."""
+    rows = Reopening.objects.filter(document__in=list(documents), closed_at__isnull=True).select_related("reopened_by")
+    return {reopening.document_id: reopening for reopening in rows}
+
+
+def serialize_reopening(reopening: Reopening) -> dict:
+    def when(value):
+        return value.isoformat() if value else None
+
+    return {"reopened_by": reopening.reopened_by.username if reopening.reopened_by else None,
+            "reopened_at": when(reopening.reopened_at), "changed_at": when(reopening.changed_at),
+            "closed_by": reopening.closed_by.username if reopening.closed_by else None,
+            "closed_at": when(reopening.closed_at)}
 
 
 def submitted_by(documents: Collection[Document]) -> dict[int, list[str]]:
@@ -38,13 +63,22 @@ def review_bundle(document: Document) -> dict:
     """Everything the review page needs for one document, in a handful of queries.
 
     ``annotations`` are everyone's (any status); the alignment is over the
-    submitted ones only, which are what the gold is made from.
+    submitted ones only, which are what the gold is made from. ``document.locked``
+    says whether annotators' annotations are read-only (gold, not reopened);
+    ``document.reopened`` is the open reopening, if any; ``reopenings`` the
+    document's history of them, newest first.
     """
     annotations = annotations_of_document(document)
     submitted = [a for a in annotations if a["status"] == Annotation.Status.SUBMITTED]
+    reopenings = [serialize_reopening(r) for r in Reopening.objects.filter(document=document)
+                  .select_related("reopened_by", "closed_by").order_by("-reopened_at", "-id")]
+    reopened = reopenings[0] if reopenings and reopenings[0]["closed_at"] is None else None
     return {
         "document": {"id": document.pk, "text": document.text, "meta": document.meta, "status": document.status,
-                     "disagreement": document.disagreement},
+                     "disagreement": document.disagreement,
+                     "locked": document.status == Document.Status.REVIEWED and reopened is None,
+                     "reopened": reopened, "changed_since_review": bool(reopened and reopened["changed_at"])},
+        "reopenings": reopenings,
         "tokens": tokens_for_document(document).as_list(document.text),
         "gold": serialize_annotation(annotation_of(document, None, gold=True)),
         "annotations": annotations,

@@ -9,4 +9,5 @@ urlpatterns = [
     path("projects/<int:project_id>/progress/", views.ProgressView.as_view(), name="progress"),
     path("documents/<int:document_id>/gold/", views.GoldView.as_view(), name="gold"),
     path("documents/<int:document_id>/review/", views.ReviewDocumentView.as_view(), name="review-document"),
+    path("documents/<int:document_id>/reopen/", views.ReopenView.as_view(), name="reopen-document"),
 ]

@@ -13,6 +13,7 @@ from curation.actions import agreement_for
 from projects.access import access_document, access_project
 from projects.actions import assignments as assignment_actions
 from projects.actions import gold as gold_actions
+from projects.actions import reopenings as reopening_actions
 from projects.models import Assignment, Document
 from projects.roles import Role
 from projects.selectors import annotation_of, serialize_annotation
@@ -105,6 +106,16 @@ class GoldView(APIView):
 
 # Review -------------------------------------------------------------------------------------------
 
+class ReopeningSerializer(serializers.Serializer):
+    """Who reopened a reviewed document and when; what happened since (the API shape of a Reopening)."""
+
+    reopened_by = serializers.CharField(allow_null=True)
+    reopened_at = serializers.DateTimeField()
+    changed_at = serializers.DateTimeField(allow_null=True, help_text="When an annotation first changed since.")
+    closed_by = serializers.CharField(allow_null=True, help_text="Whose gold save locked the document again.")
+    closed_at = serializers.DateTimeField(allow_null=True, help_text="Empty while the document is open.")
+
+
 class ReviewItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField(help_text="The first 200 characters.")
@@ -112,15 +123,21 @@ class ReviewItemSerializer(serializers.Serializer):
     status = serializers.CharField()
     disagreement = serializers.FloatField(help_text="1 - mean pairwise span F1 of the submitted annotations.")
     annotators = serializers.ListField(child=serializers.CharField(), help_text="Who submitted it.")
+    reopened = serializers.BooleanField(help_text="A reviewer reopened it: annotators can change their annotations.")
+    changed_since_review = serializers.BooleanField(
+        help_text="Reopened, and an annotation changed since: its gold is out of date (it is back in the queue).")
 
     def to_representation(self, document: Document):
+        reopening = self.context["reopenings"].get(document.pk)
         return {"id": document.pk, "text": document.text[:200], "meta": document.meta, "status": document.status,
                 "disagreement": document.disagreement,
-                "annotators": self.context["annotators"].get(document.pk, [])}
+                "annotators": self.context["annotators"].get(document.pk, []),
+                "reopened": reopening is not None,
+                "changed_since_review": reopening is not None and reopening.changed_at is not None}
 
 
 class ReviewQueueView(generics.ListAPIView):
-    """Documents k people submitted and nobody reviewed yet, most disagreement first."""
+    """Documents k people submitted and nobody reviewed yet (or reopened and changed since), most disagreement first."""
 
     serializer_class = ReviewItemSerializer
     queryset = Document.objects.none()  # for the schema; get_queryset() is what runs
@@ -142,21 +159,41 @@ class ReviewQueueView(generics.ListAPIView):
 
     def get_serializer(self, *args, **kwargs):
         page = args[0] if args else []
-        kwargs["context"] = {**self.get_serializer_context(), "annotators": selectors.submitted_by(page)}
+        kwargs["context"] = {**self.get_serializer_context(), "annotators": selectors.submitted_by(page),
+                             "reopenings": selectors.open_reopenings(page)}
         return self.serializer_class(*args, **kwargs)
 
 
 class ReviewDocumentView(APIView):
-    """One document for the review page: text, tokens, gold, everyone's annotations and their alignment."""
+    """One document for the review page: text, tokens, gold, everyone's annotations and their alignment.
+
+    ``document`` also says whether it is locked for annotators, its open reopening (if any) and whether an
+    annotation changed since; ``reopenings`` lists who reopened it and when, newest first.
+    """
 
     @extend_schema(responses=inline_serializer("ReviewBundle", {
         "document": serializers.DictField(), "tokens": serializers.ListField(child=serializers.DictField()),
         "gold": ANNOTATION_RESPONSE, "annotations": serializers.ListField(child=serializers.DictField()),
-        "alignment": serializers.DictField(),
+        "alignment": serializers.DictField(), "reopenings": ReopeningSerializer(many=True),
     }))
     def get(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
         return Response(selectors.review_bundle(document))
+
+
+class ReopenView(APIView):
+    """Reopen a reviewed document: its annotators can change their annotations again (reviewers and admins).
+
+    The gold stays in place (exports keep using it); a change brings the document back to the review queue,
+    flagged ``changed_since_review``; the next gold save or adoption locks it again. 409 ``not_reviewed`` when
+    the document has no gold, ``already_reopened`` when it is open already.
+    """
+
+    @extend_schema(request=None, responses={200: ReopeningSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, document_id):
+        document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
+        reopening = reopening_actions.do_reopen_document(document, acting_user=request.user)
+        return Response(selectors.serialize_reopening(reopening))
 
 
 # Agreement and progress ---------------------------------------------------------------------------

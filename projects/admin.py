@@ -31,8 +31,8 @@ from projects.actions.projects import (
 )
 from projects.errors import AnnotatorError
 from projects.models import (
-    Annotation, Assignment, Document, GoldRevision, Job, Label, Membership, Project, Relation, Span, Suggestion,
-    SuggestionRejection,
+    Annotation, Assignment, Document, GoldRevision, Job, Label, Membership, Project, Relation, Reopening, Span,
+    Suggestion, SuggestionRejection,
 )
 from projects.roles import Role
 
@@ -327,6 +327,21 @@ class GoldRevisionInline(admin.TabularInline):
         return False
 
 
+class ReopeningInline(admin.TabularInline):
+    """The document's review locks: who reopened it for its annotators and when, and whose gold save closed it."""
+
+    model = Reopening
+    extra = 0
+    fields = ["reopened_by", "reopened_at", "changed_at", "closed_by", "closed_at"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-reopened_at", "-id"]
+    verbose_name_plural = "Reopenings (review locks lifted)"
+
+    def has_add_permission(self, request, obj=None):
+        return False  # reopened by reviewers (API, review page), closed by gold saves
+
+
 class AssignForm(forms.Form):
     """The admin action's form: the selected documents go to an annotator, or move from one."""
 
@@ -373,7 +388,7 @@ class DocumentAdmin(ActionAdmin):
     search_fields = ["text"]
     list_select_related = ["project"]
     show_full_result_count = False  # counting a large table on every page is slow
-    inlines = [AssignmentInline, GoldRevisionInline]
+    inlines = [AssignmentInline, GoldRevisionInline, ReopeningInline]
     actions = ["assign_documents"]
     DERIVED = ["content_hash", "status", "assignee_count", "disagreement", "tokens_from", "created_at"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from projects.models import Annotation, Document, Project, Relation, Span, Suggestion, SuggestionRejection
+from django.db.models import Exists, OuterRef
+
+from projects.models import Annotation, Document, Project, Relation, Reopening, Span, Suggestion, SuggestionRejection
 
 
 def render_key(key: str):
@@ -41,6 +43,25 @@ def serialize_annotation(annotation: Annotation | None, spans=None, relations=No
 
 def _loaded(annotation: Annotation) -> bool:
     return "annotator" in annotation._state.fields_cache
+
+
+def is_locked(document: Document) -> bool:
+    """Whether annotations of ``document`` are read-only for its annotators: it has gold and is not reopened.
+
+    No query unless the document is reviewed, nor when the caller annotated ``open_reopening`` (in a list:
+    ``Exists`` of an open Reopening; see open_reopening_exists).
+    """
+    if document.status != Document.Status.REVIEWED:
+        return False
+    reopened = getattr(document, "open_reopening", None)
+    if reopened is None:
+        reopened = Reopening.objects.filter(document_id=document.pk, closed_at__isnull=True).exists()
+    return not reopened
+
+
+def open_reopening_exists():
+    """For ``Document.objects.annotate(open_reopening=...)``: the document is reopened now."""
+    return Exists(Reopening.objects.filter(document=OuterRef("pk"), closed_at__isnull=True))
 
 
 def annotations_of_document(document: Document) -> list[dict]:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from projects.actions.jobs import live_progress
 from projects.models import Document, Job, Label, Membership, Project
 from projects.roles import Role
+from projects.selectors import is_locked
 from projects.spans import RelationIn, SpanIn
 
 
@@ -58,11 +59,17 @@ class LabelSerializer(serializers.ModelSerializer):
 
 class DocumentSerializer(serializers.ModelSerializer):
     meta = serializers.JSONField(required=False, default=dict)
+    locked = serializers.SerializerMethodField(
+        help_text="True when the document has gold and is not reopened: annotations of it are read-only "
+                  "(a PUT gets 409 document_reviewed).")
 
     class Meta:
         model = Document
-        fields = ["id", "text", "meta", "status", "created_at"]
+        fields = ["id", "text", "meta", "status", "locked", "created_at"]
         read_only_fields = ["id", "status", "created_at"]
+
+    def get_locked(self, document: Document) -> bool:
+        return is_locked(document)
 
     def validate_meta(self, value):
         if value is None:

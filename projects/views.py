@@ -208,7 +208,8 @@ class DocumentListView(generics.ListCreateAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        documents = Document.objects.filter(project=self.get_project()).order_by("id")
+        documents = (Document.objects.filter(project=self.get_project())
+                     .annotate(open_reopening=selectors.open_reopening_exists()).order_by("id"))
         status_filter = self.request.query_params.get("status")
         if status_filter:
             if status_filter not in Document.Status.values:

@@ -28,7 +28,8 @@ from projects.actions.labels import do_create_label
 from projects.actions.members import do_add_member
 from projects.actions.projects import do_create_project
 from projects.models import (
-    Annotation, Assignment, Document, GoldRevision, Job, Label, Membership, Project, Suggestion, SuggestionRejection,
+    Annotation, Assignment, Document, GoldRevision, Job, Label, Membership, Project, Reopening, Suggestion,
+    SuggestionRejection,
 )
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,8 @@ MATRIX = [
     ("PUT",    "/documents/{d}/gold/",                     EMPTY_ANNOTATION, (200, 200, 403, 404, 401, 200)),
     ("POST",   "/documents/{d}/gold/",                     ADOPT,            (200, 200, 403, 404, 401, 200)),
     ("GET",    "/documents/{d}/review/",                   None,             (200, 200, 403, 404, 401, 200)),
+    # {d} has no gold, so reviewers get as far as the 409 not_reviewed (reopening itself: tests/curation).
+    ("POST",   "/documents/{d}/reopen/",                   None,             (409, 409, 403, 404, 401, 409)),
 ]
 
 CASES = [
@@ -168,6 +171,7 @@ def snapshot() -> dict:
         "rejections": list(SuggestionRejection.objects.values_list("id", flat=True).order_by("id")),
         "assignments": list(Assignment.objects.values_list("id", "annotator_id", "submitted_at").order_by("id")),
         "gold": list(GoldRevision.objects.values_list("id", flat=True).order_by("id")),
+        "reopenings": list(Reopening.objects.values_list("id", "closed_at").order_by("id")),
     }
 
 
