@@ -341,3 +341,59 @@ def test_submitting_a_document_with_no_entity_is_an_annotation(live_server, open
     assert (annotation.status, spans_of(annotation)) == ("submitted", [])
     first.refresh_from_db()
     assert first.status == "submitted"
+
+
+def test_a_reviewed_document_is_read_only_with_a_notice_and_nothing_is_saved(
+        live_server, open_context, workspace_project):
+    """Opened by a #document= link once it has gold, and reviewed while open (the save gets 409 document_reviewed)."""
+    from projects.actions.annotations import do_save_annotation
+    from projects.actions.gold import do_save_gold
+    from projects.spans import SpanIn
+
+    project, annotator, admin = workspace_project["project"], workspace_project["annotator"], workspace_project["admin"]
+    first, second, _ = (Document.objects.select_related("project").get(pk=d.pk)
+                        for d in workspace_project["documents"])
+    do_save_annotation(first, annotator, spans=[SpanIn("1", *cp(FAMILY_TEXT, "Maria Petrova"), "PERSON")],
+                       relations=[], status="submitted", version=0)
+    do_save_gold(first, acting_user=admin, spans=[SpanIn("1", *cp(FAMILY_TEXT, "Moscow"), "GPE")], relations=[],
+                 status="submitted", version=0)
+    page = open_context().new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server.url, "ann", "pw-ann")
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={first.pk}")
+    wait_for_document(page)
+    banner, save = page.locator('[data-ws="banner"]'), page.locator('[data-ws="save"]')
+    expect(banner).to_contain_text("This document has been reviewed: your annotation is read-only")
+    expect(save).to_have_attribute("data-status", "locked")
+    assert page.locator(".doc .chip[data-span]").all_text_contents() == ["PERSON"]  # their annotation, as stored
+    expect(page.get_by_role("button", name="GPE")).to_be_disabled()
+    # A label key changes nothing and says why; Enter moves on without submitting.
+    unit(page, 8).click()
+    page.keyboard.press("g")
+    expect(page.locator('[data-ws="live"]')).to_contain_text("read-only")
+    expect(page.locator(".doc .chip[data-span]")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator('[data-ws="title"]')).not_to_have_text(f"Document {first.pk}")
+    mine = stored(first, annotator)
+    assert (mine.version, mine.status, spans_of(mine)) == (1, "submitted", [(6, 19, "PERSON")])
+
+    # Reviewed while open: the next save is refused, the page says so and keeps showing the user's work.
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={second.pk}")
+    expect(page.locator('[data-ws="title"]')).to_have_text(f"Document {second.pk}")
+    page.locator(".doc .u", has_text="Russia").click()
+    page.keyboard.press("g")
+    wait_saved(page)
+    do_save_gold(second, acting_user=admin, spans=[], relations=[], status="submitted", version=0)
+    page.locator(".doc .u", has_text="Iran").click()
+    page.keyboard.press("g")
+    expect(banner).to_contain_text("read-only")
+    expect(banner).to_contain_text("not saved")
+    expect(save).to_have_attribute("data-status", "locked")
+    expect(page.locator(".doc .chip[data-span]")).to_have_count(2)
+    assert spans_of(stored(second, annotator)) == [(*cp(SECOND_TEXT, "Russia"), "GPE")]
+    page.get_by_role("button", name="Show the stored version").click()
+    expect(page.locator(".doc .chip[data-span]")).to_have_count(1)
+    expect(banner).not_to_contain_text("not saved")
+    assert stored(second, annotator).version == 1
+    assert errors == []

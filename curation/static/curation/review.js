@@ -86,6 +86,9 @@ export class Review extends Workspace {
 
   makeSaver(options) { return new GoldSaver(options, this.bundle.gold.version > 0); }
 
+  /** The gold is always editable here; `document.locked` is about the annotators' annotations. */
+  lockedOnLoad() { return false; }
+
   /** Skip and Back leave the document without saving gold: edits are dropped only if the reviewer says so. */
   async navigate(open) {
     if (this.busy) return;

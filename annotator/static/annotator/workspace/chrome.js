@@ -11,6 +11,7 @@ const SAVE_TEXT = {
   saving: "Saving…",
   failed: "Not saved",
   conflict: "Not saved: conflict",
+  locked: "Read-only: reviewed",
 };
 
 export function renderLabelBar(container, labels, { numbered = false } = {}) {
@@ -46,6 +47,18 @@ export function conflictBanner(stored) {
     + `<button type="button" data-command="loadStored">Load the stored version</button>`
     + `<button type="button" class="secondary" data-command="keepMine">Keep mine (overwrite the stored version)</button>`
     + `</div><p class="muted">Loading the stored version keeps yours in the history: Ctrl + Z brings it back.</p>`;
+}
+
+/** The read-only notice of a reviewed document; `unsaved`: the page shows changes the server refused. */
+export function lockedBanner({ unsaved }) {
+  const changes = unsaved
+    ? ` Your latest changes, still shown here, were <strong>not saved</strong>.`
+      + ` <button type="button" data-command="showStored">Show the stored version</button>`
+    : "";
+  return `<strong>This document has been reviewed: your annotation is read-only.</strong>`
+    + ` A reviewer made its gold annotation, so changes are no longer saved; if something should change,`
+    + ` ask a reviewer to reopen it.${changes}`
+    + `<p class="muted">Enter, Skip (s) and Back (b) move on; nothing is submitted.</p>`;
 }
 
 export function failureBanner(error) {

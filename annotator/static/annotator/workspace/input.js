@@ -163,6 +163,7 @@ export function run(ws, command, event = null) {
     case "guidelines": ws.toggleDialog(ws.el.guidelines); break;
     case "loadStored": ws.loadStored(); break;
     case "keepMine": ws.keepMine(); break;
+    case "showStored": ws.showStored(); break;
     case "retry": if (ws.saver) ws.saver.flush(); break;
     case "reload": window.location.reload(); break;
     default: break;

@@ -2,9 +2,11 @@
 // version it was based on, one request at a time. Rejected suggestions are
 // synced alongside (PUT/DELETE per suggestion).
 //
-// status: "saved" | "pending" (an edit not sent yet) | "saving" | "failed" | "conflict".
+// status: "saved" | "pending" (an edit not sent yet) | "saving" | "failed" | "conflict" | "locked".
 // A 409 stops saving until the user picks a side (resolveWithStored /
 // resolveKeepMine): nothing is overwritten and nothing typed is dropped.
+// "locked": the document is reviewed, so the annotation is read-only (on load,
+// or a 409 document_reviewed); nothing is saved any more and nothing is dirty.
 
 import { ApiError } from "./api.js";
 
@@ -17,7 +19,7 @@ export class Saver {
    * already stored as rejected; payload(status, version) -> the PUT body;
    * onChange(saver) after every status change.
    */
-  constructor({ api, documentId, version, status, rejected, payload, rejections, onChange }) {
+  constructor({ api, documentId, version, status, rejected, payload, rejections, onChange, locked = false }) {
     this.api = api;
     this.documentId = documentId;
     this.version = version;
@@ -27,9 +29,10 @@ export class Saver {
     this.onChange = onChange;
     this.syncedRejected = new Set(rejected);
     this.lastSaved = this.fingerprint(status);
-    this.status = "saved";
+    this.status = locked ? "locked" : "saved";
     this.error = null;
     this.conflict = null;
+    this.refused = null; // the 409 document_reviewed body: the stored annotation
     this.timer = null;
     this.retries = 0;
     this.running = null;
@@ -41,7 +44,10 @@ export class Saver {
     return JSON.stringify([body.spans, body.relations, body.status]);
   }
 
+  get locked() { return this.status === "locked"; }
+
   get dirty() {
+    if (this.locked) return false; // nothing can be saved: nothing to wait for or warn about
     if (this.status === "conflict") return true;
     return this.fingerprint(this.annotationStatus) !== this.lastSaved || this.rejectionChanges().length > 0;
   }
@@ -62,7 +68,7 @@ export class Saver {
 
   /** An edit happened: save soon. */
   touch() {
-    if (this.closed || this.status === "conflict") return;
+    if (this.closed || this.status === "conflict" || this.locked) return;
     clearTimeout(this.timer);
     if (!this.dirty) { if (!this.running) this.setStatus("saved"); return; }
     if (this.status !== "saving") this.setStatus("pending");
@@ -77,7 +83,7 @@ export class Saver {
     clearTimeout(this.timer);
     if (status) this.annotationStatus = status;
     while (this.running) await this.running.catch(() => {});
-    if (this.status === "conflict") return false;
+    if (this.status === "conflict" || this.locked) return false;
     if (!this.dirty) { this.setStatus("saved"); return true; }
     this.running = this.save();
     try {
@@ -119,6 +125,12 @@ export class Saver {
   }
 
   handleError(error) {
+    if (error instanceof ApiError && error.isConflict && error.body && error.body.code === "document_reviewed") {
+      clearTimeout(this.timer);
+      this.refused = error.body;
+      this.setStatus("locked", error);
+      return;
+    }
     if (error instanceof ApiError && error.isConflict) {
       this.conflict = error.body;
       this.setStatus("conflict", error);

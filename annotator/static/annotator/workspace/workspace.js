@@ -5,6 +5,10 @@
 //   edit -> commit(state) -> history.push -> view.update (only affected units)
 //                                          -> arcs redrawn on the next frame
 //                                          -> saver.touch (debounced PUT)
+//
+// A reviewed document (the document says `locked`, or a save got 409
+// document_reviewed) is read-only: it is shown as stored, with a notice; edits
+// are refused before they touch the state, and nothing is saved or submitted.
 
 import { annotationFromApi, fromApi, toApiAnnotation } from "./document.js";
 import { ArcLayer } from "./arcs.js";
@@ -19,11 +23,13 @@ import { helpHtml } from "./keys.js";
 import { bindInput } from "./input.js";
 import { Trail } from "./trail.js";
 import {
-  closeChooser, conflictBanner, failureBanner, openChooser, renderLabelBar, renderSaveIndicator, showBanner,
+  closeChooser, conflictBanner, failureBanner, lockedBanner, openChooser, renderLabelBar, renderSaveIndicator,
+  showBanner,
 } from "./chrome.js";
 
 const ARC_BASE = 11;
 const ARC_LEVEL = 13;
+const READ_ONLY = "This document is reviewed: your annotation is read-only, nothing is saved.";
 
 export class Workspace {
   constructor(root, { api, config }) {
@@ -138,8 +144,10 @@ export class Workspace {
 
   show(bundle) {
     if (this.saver) this.saver.close();
+    const locked = this.lockedOnLoad(bundle);
     this.doc = fromApi(bundle);
-    this.doc.suggestions = this.doc.suggestions.filter((s) => this.entityByName.has(s.label));
+    // A read-only document shows the annotation as stored: no suggestions to accept or reject.
+    this.doc.suggestions = locked ? [] : this.doc.suggestions.filter((s) => this.entityByName.has(s.label));
     this.mode = null;
     closeChooser(this.el.chooser);
     showBanner(this.el.banner, "");
@@ -167,6 +175,7 @@ export class Workspace {
       payload: (status, version) => toApiAnnotation(this.doc, this.state, status, version),
       rejections: () => this.state.rejected.filter((id) => /^\d+$/.test(id)),
       onChange: () => this.onSaverChange(),
+      locked,
     });
     this.onSaverChange();
     this.showHeader();
@@ -175,11 +184,25 @@ export class Workspace {
     this.el.doc.focus({ preventScroll: true });
     this.updateButtons();
     const count = this.doc.suggestions.length;
-    this.announce(`Document ${this.doc.id} loaded${count ? `, ${count} suggestion${count > 1 ? "s" : ""}` : ""}.`);
+    this.announce(`Document ${this.doc.id} loaded${count ? `, ${count} suggestion${count > 1 ? "s" : ""}` : ""}`
+      + `${locked ? "; it is reviewed, so your annotation is read-only" : ""}.`);
   }
 
   /** The autosave of the shown document (the review page saves gold its own way). */
   makeSaver(options) { return new Saver(options); }
+
+  /** Whether a loaded bundle is read-only: its document is reviewed and not reopened (the review page edits gold). */
+  lockedOnLoad(bundle) { return Boolean(bundle.document && bundle.document.locked); }
+
+  /** The shown document is read-only (reviewed); nothing the user does is saved. */
+  get readOnly() { return Boolean(this.saver && this.saver.locked); }
+
+  /** Before an edit: false, and say why, when the document is read-only. */
+  editable() {
+    if (!this.readOnly) return true;
+    this.announce(READ_ONLY);
+    return false;
+  }
 
   showHeader() {
     const meta = Object.entries(this.doc.meta || {})
@@ -187,13 +210,15 @@ export class Workspace {
       .map(([key, value]) => `${key}: ${value}`).join(" · ");
     this.el.title.textContent = `Document ${this.doc.id}`;
     const status = this.saver && this.saver.annotationStatus === "submitted" ? "submitted" : "";
-    this.el.meta.textContent = [meta, status].filter(Boolean).join(" · ");
+    const locked = this.readOnly ? "reviewed, read-only" : "";
+    this.el.meta.textContent = [meta, status, locked].filter(Boolean).join(" · ");
   }
 
   showDone() {
     if (this.saver) this.saver.close();
     this.saver = null;
     this.doc = null;
+    this.root.classList.remove("read-only");
     this.el.main.hidden = true;
     this.el.done.hidden = false;
     const skipped = this.trail.skipped.length;
@@ -221,7 +246,7 @@ export class Workspace {
 
   /** Record an edit: show it, remember it for undo, save it. */
   commit(next, what) {
-    if (next === this.state) return false;
+    if (next === this.state || !this.editable()) return false;
     const started = performance.now();
     this.history.push(next, what);
     this.applyState(next);
@@ -260,6 +285,7 @@ export class Workspace {
   }
 
   undo() {
+    if (!this.editable()) return;
     const step = this.history.undo();
     if (!step) { this.announce("Nothing to undo."); return; }
     this.applyState(step.state);
@@ -268,6 +294,7 @@ export class Workspace {
   }
 
   redo() {
+    if (!this.editable()) return;
     const step = this.history.redo();
     if (!step) { this.announce("Nothing to redo."); return; }
     this.applyState(step.state);
@@ -310,6 +337,7 @@ export class Workspace {
 
   /** A label's key or button: label the selection, or relabel the selected span. */
   applyLabel(label) {
+    if (!this.editable()) return;
     const picked = this.ui.picked;
     if (picked && picked.type === "span") {
       const span = findSpan(this.state, picked.id);
@@ -332,6 +360,7 @@ export class Workspace {
   }
 
   deletePicked() {
+    if (!this.editable()) return;
     const picked = this.ui.picked;
     if (!picked) { this.announce("Select a span, relation or suggestion first (click it, or Space / ] / [)."); return; }
     if (picked.type === "span") {
@@ -362,6 +391,7 @@ export class Workspace {
   }
 
   acceptSuggestion(id) {
+    if (!this.editable()) return;
     const suggestion = id ? this.suggestion(id) : this.targetSuggestion();
     if (!suggestion) { this.announce("No suggestion to accept."); return; }
     const after = this.nextSuggestionAfter(suggestion);
@@ -374,6 +404,7 @@ export class Workspace {
   }
 
   rejectSuggestion(id) {
+    if (!this.editable()) return;
     const suggestion = id ? this.suggestion(id) : this.targetSuggestion();
     if (!suggestion) { this.announce("No suggestion to reject."); return; }
     const after = this.nextSuggestionAfter(suggestion);
@@ -390,6 +421,7 @@ export class Workspace {
   }
 
   acceptAll() {
+    if (!this.editable()) return;
     const visible = this.visible(this.state);
     if (!visible.length) { this.announce("No suggestions to accept."); return; }
     const { state, accepted, skipped } = acceptSuggestions(this.state, visible,
@@ -403,6 +435,7 @@ export class Workspace {
   // Relations ----------------------------------------------------------------------------------
 
   startRelation() {
+    if (!this.editable()) return;
     if (!this.relationLabels.length) { this.announce("This project has no relation labels."); return; }
     const picked = this.ui.picked;
     if (!picked || picked.type !== "span") { this.announce("Select the head span first, then press r."); return; }
@@ -450,6 +483,7 @@ export class Workspace {
   }
 
   relabelPickedRelation(label) {
+    if (!this.editable()) return;
     const key = this.ui.picked.id;
     const relation = this.state.relations.find((r) => relationKey(r) === key);
     if (!relation || relation.label === label.name) return;
@@ -592,6 +626,11 @@ export class Workspace {
   async submit() {
     if (this.busy || !this.doc) return;
     this.cancelMode();
+    if (this.readOnly) {
+      await this.openNext();
+      this.announce("Nothing was submitted: that document is reviewed, its annotation read-only.");
+      return;
+    }
     const saved = await this.saver.flush({ status: "submitted" });
     if (!saved) { this.announce("Not submitted: the annotation could not be saved."); return; }
     this.trail.unskip(this.doc.id);
@@ -631,8 +670,26 @@ export class Workspace {
     if (!saver) return;
     if (saver.status === "conflict") showBanner(this.el.banner, conflictBanner(saver.conflict));
     else if (saver.status === "failed") showBanner(this.el.banner, failureBanner(saver.error));
+    else if (saver.locked) showBanner(this.el.banner, lockedBanner({ unsaved: Boolean(saver.refused) }));
     else showBanner(this.el.banner, "");
+    this.root.classList.toggle("read-only", saver.locked);
     this.showHeader();
+    this.updateButtons();
+  }
+
+  /** After a 409 document_reviewed: draw the annotation as stored instead of the refused changes. */
+  showStored() {
+    const stored = this.saver && this.saver.refused;
+    if (!stored) return;
+    const annotation = annotationFromApi(stored, this.doc.maps);
+    const next = makeState({ spans: annotation.spans, relations: annotation.relations, rejected: this.state.rejected });
+    this.history = new History(next);
+    this.saver.refused = null;
+    this.doc.suggestions = [];
+    this.setUi({ picked: null });
+    this.applyState(next);
+    this.onSaverChange();
+    this.announce(`Showing your annotation as stored (version ${stored.version}).`);
   }
 
   loadStored() {
@@ -694,12 +751,14 @@ export class Workspace {
       for (const button of this.root.querySelectorAll(`[data-command="${command}"]`)) button.disabled = !enabled;
     };
     const ready = Boolean(this.doc);
-    set("undo", ready && this.history.canUndo);
-    set("redo", ready && this.history.canRedo);
-    set("delete", ready && picked !== null);
-    set("relation", ready && picked !== null && picked.type === "span" && this.relationLabels.length > 0 && !this.mode);
+    const editable = ready && !this.readOnly;
+    set("undo", editable && this.history.canUndo);
+    set("redo", editable && this.history.canRedo);
+    set("delete", editable && picked !== null);
+    set("relation", editable && picked !== null && picked.type === "span" && this.relationLabels.length > 0 && !this.mode);
     const suggestions = ready ? this.visible(this.state).length : 0;
-    set("acceptAll", suggestions > 0);
+    set("acceptAll", editable && suggestions > 0);
+    for (const button of this.el.labels.querySelectorAll("button")) button.disabled = ready && !editable;
     const count = this.root.querySelector('[data-ws="suggestion-count"]');
     if (count) count.textContent = suggestions ? String(suggestions) : "";
   }
