@@ -129,3 +129,31 @@ def test_annotator_cannot_open_the_review_page_or_the_dashboard(client, review_p
     project = review_project["project"]
     assert client.get(f"/projects/{project.pk}/review/").status_code == 403
     assert client.get(f"/projects/{project.pk}/dashboard/").status_code == 403
+
+
+def test_reviewer_reopens_a_reviewed_document_for_its_annotators(live_server, open_context, review_project):
+    from projects.actions.gold import do_adopt_gold
+    from projects.models import Reopening
+
+    first, reviewer = review_project["first"], review_project["reviewer"]
+    do_adopt_gold(first, acting_user=reviewer, from_user="ann")
+    page = open_context().new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server.url, "rev", "pw-rev")
+    page.goto(f"{live_server.url}/projects/{review_project['project'].pk}/review/#document={first.pk}")
+    wait_for_document(page)
+    state = page.locator('[data-rv="lock-state"]')
+    expect(state).to_contain_text("Locked")
+    page.get_by_role("button", name="Reopen").click()
+    expect(state).to_contain_text("Reopened by rev")
+    expect(state).to_contain_text("annotators can change their annotations")
+    expect(page.get_by_role("button", name="Reopen")).to_have_count(0)
+    expect(page.locator('[data-ws="meta"]')).to_contain_text("reopened")
+    reopening = Reopening.objects.get(document=first)
+    assert (reopening.reopened_by.username, reopening.closed_at) == ("rev", None)
+    # The gold is untouched, and ann may change their annotation again.
+    assert gold_of(first) == sorted([(*cp(FAMILY_TEXT, "Maria Petrova"), "PERSON"), (*cp(FAMILY_TEXT, "Moscow"), "GPE")])
+    ann = Annotation.objects.get(document=first, annotator__username="ann")
+    do_save_annotation(first, ann.annotator, spans=[], relations=[], status="submitted", version=ann.version)
+    assert errors == []

@@ -12,6 +12,9 @@
 //   /documents/{id}/gold/ with the version it was based on, or, when the gold
 //   is exactly one annotator's version, a POST adopting it. A 409 shows the
 //   workspace's conflict banner.
+// - A document with gold is locked for its annotators: the panel says so and
+//   offers Reopen (POST /documents/{id}/reopen/), which lets them change their
+//   annotations again until the gold is saved again.
 //
 // Everything but the panel is the workspace's own modules.
 
@@ -67,6 +70,7 @@ function reviewApi(api) {
     saveAnnotation: (documentId, body) => api.request("PUT", `documents/${documentId}/gold/`, body),
     adoptGold: (documentId, body) => api.request("POST", `documents/${documentId}/gold/`, body),
     review: (documentId) => api.request("GET", `documents/${documentId}/review/`),
+    reopen: (documentId) => api.request("POST", `documents/${documentId}/reopen/`),
     reviewQueue(projectId, skip = []) {
       const query = skip.length ? `&skip=${skip.join(",")}` : "";
       return api.request("GET", `projects/${projectId}/review/?page_size=1${query}`);
@@ -154,7 +158,8 @@ export class Review extends Workspace {
       `${people} annotator${people === 1 ? "" : "s"} submitted`,
       `disagreement ${Number(doc.disagreement).toFixed(2)}`,
       gold.version > 0 ? `gold v${gold.version}` : "no gold yet",
-    ].join(" · ");
+      doc.reopened ? (doc.changed_since_review ? "reopened, changed since" : "reopened") : "",
+    ].filter(Boolean).join(" · ");
   }
 
   showDone() {
@@ -206,14 +211,55 @@ export class Review extends Workspace {
     const gold = bundle.gold.version > 0
       ? `Gold v${bundle.gold.version}${bundle.gold.annotator ? ` by ${escapeHtml(bundle.gold.annotator)}` : ""} is shown.`
       : `${agreed} span${agreed === 1 ? "" : "s"} everyone agrees on ${agreed === 1 ? "is" : "are"} accepted.`;
-    this.panel.innerHTML = `<section aria-labelledby="rv-people"><h2 id="rv-people">Annotators</h2><ul>${people || "<li class=\"muted\">Nobody annotated this document.</li>"}</ul>`
+    this.panel.innerHTML = this.lockHtml() + `<section aria-labelledby="rv-people"><h2 id="rv-people">Annotators</h2><ul>${people || "<li class=\"muted\">Nobody annotated this document.</li>"}</ul>`
       + `<p class="agreed-note">${gold}</p></section>`
       + `<section aria-labelledby="rv-conflicts"><h2 id="rv-conflicts">Disagreements <span class="count">${regions.length + relations.length || ""}</span></h2>`
       + `<ul class="conflict-list">${regions.join("") + relations.join("") || "<li class=\"muted\">None: the annotators agree.</li>"}</ul></section>`;
     this.panel.hidden = false;
   }
 
+  /** The review lock: reviewed documents are read-only for annotators until reopened (then, by whom and when). */
+  lockHtml() {
+    const { document: doc, gold } = this.bundle;
+    const when = (iso) => new Date(iso).toLocaleString();
+    let body;
+    if (doc.reopened) {
+      const who = doc.reopened.reopened_by ? ` by ${escapeHtml(doc.reopened.reopened_by)}` : "";
+      const changed = doc.changed_since_review
+        ? ` An annotation changed since ${escapeHtml(when(doc.reopened.changed_at))}: compare it with the gold.`
+        : " No annotation changed since.";
+      body = `<p data-rv="lock-state"><strong>Reopened</strong>${who} on ${escapeHtml(when(doc.reopened.reopened_at))}:`
+        + ` annotators can change their annotations.${changed} Saving gold locks it again.</p>`;
+    } else if (gold.version > 0) {
+      body = `<p data-rv="lock-state"><strong>Locked</strong>: this document has gold, so its annotators cannot change`
+        + ` their annotations.</p><button type="button" class="tool" data-rv-reopen`
+        + ` title="Let the annotators change their annotations again; the gold stays until you save it again">Reopen for annotators</button>`;
+    } else {
+      return "";
+    }
+    return `<section class="review-lock" aria-labelledby="rv-lock"><h2 id="rv-lock">Review lock</h2>${body}</section>`;
+  }
+
+  /** Reopen the shown document for its annotators, then show it as reopened. */
+  async reopen() {
+    const id = this.doc.id;
+    let reopening;
+    try {
+      reopening = await this.api.reopen(id);
+    } catch (error) {
+      this.announce(`Not reopened: ${error.message}`);
+      return;
+    }
+    if (!this.bundle || this.bundle.document.id !== id) return;
+    Object.assign(this.bundle.document, { reopened: reopening, locked: false, changed_since_review: false });
+    this.renderPanel();
+    this.showHeader();
+    this.el.doc.focus({ preventScroll: true });
+    this.announce("Reopened: annotators can change their annotations until you save gold again.");
+  }
+
   onPanelClick(event) {
+    if (event.target.closest("[data-rv-reopen]")) { this.reopen(); return; }
     const take = event.target.closest("[data-rv-take]");
     if (take) { this.takeVersion(take.dataset.rvTake); return; }
     const relation = event.target.closest("[data-rv-relation]");
