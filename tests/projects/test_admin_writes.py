@@ -53,7 +53,8 @@ def test_a_documents_text_project_and_counts_cannot_be_changed_in_the_admin(admi
         "text": "Rebels led by HTS seized Aleppo!", "project": other.pk, "status": "unlabelled",
         "assignee_count": 0, "meta": '{"n": 1, "source": "wire"}',
         "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
-        "gold_revisions-TOTAL_FORMS": 0, "gold_revisions-INITIAL_FORMS": 0})
+        "gold_revisions-TOTAL_FORMS": 0, "gold_revisions-INITIAL_FORMS": 0,
+        "reopenings-TOTAL_FORMS": 0, "reopenings-INITIAL_FORMS": 0})
     assert response.status_code == 302, response.content.decode()[:3000]
     document.refresh_from_db()
     assert (document.text, document.project_id, document.status, document.assignee_count,
@@ -68,7 +69,8 @@ def test_a_document_added_in_the_admin_is_stored_with_its_tokens(admin_client, p
     response = admin_client.post("/admin/projects/document/add/", {
         "project": project.pk, "text": "Homs fell 😀 today.", "meta": "{}",
         "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
-        "gold_revisions-TOTAL_FORMS": 0, "gold_revisions-INITIAL_FORMS": 0})
+        "gold_revisions-TOTAL_FORMS": 0, "gold_revisions-INITIAL_FORMS": 0,
+        "reopenings-TOTAL_FORMS": 0, "reopenings-INITIAL_FORMS": 0})
     assert response.status_code == 302, response.content.decode()[:3000]
     document = Document.objects.get(project=project, text="Homs fell 😀 today.")
     assert bytes(document.tokens).startswith(tokenizer_key("en").encode())
