@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from projects.actions.assignments import record_annotation_saved
+from projects.actions.assignments import DOCUMENT_FULL, record_annotation_saved
 from projects.actions.labels import labels_by_name
 from projects.errors import Conflict
 from projects.models import Annotation, Document, Relation, Reopening, Span
@@ -74,6 +74,11 @@ def do_save_annotation(
         if transaction.get_connection().in_atomic_block:
             raise IntegrityError("an annotation appeared behind the document lock") from None
         raise _conflict(document, user, is_gold) from None  # read after the rollback
+    except Conflict as exc:
+        if exc.code != DOCUMENT_FULL:
+            raise
+        # Every place is taken (record_annotation_saved): the save rolled back; say what is stored.
+        raise Conflict(exc.detail, code=exc.code, extra=_stored(document, user, False)) from None
 
 
 class _AppearedMeanwhile(Exception):
@@ -81,6 +86,7 @@ class _AppearedMeanwhile(Exception):
 
 
 def _save(document, user, *, spans, relations, status, version, is_gold, entity_labels, relation_labels) -> dict:
+    was_submitted = False
     with transaction.atomic():
         # The document's row first (the lock order of projects.actions.assignments): saves of one
         # document take turns. Then its annotations, locked too, read by a statement that starts
@@ -119,6 +125,7 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
         else:
             if version != annotation.version:
                 raise _conflict(document, user, is_gold)
+            was_submitted = annotation.status == Annotation.Status.SUBMITTED
             Relation.objects.filter(annotation=annotation)._raw_delete(Relation.objects.db)
             Span.objects.filter(annotation=annotation)._raw_delete(Span.objects.db)
             annotation.version += 1
@@ -137,7 +144,7 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
             for r in relations
         )
         if not is_gold:
-            record_annotation_saved(document, user, status)
+            record_annotation_saved(document, user, status, k=k)
         if reopening is not None and reopening[1] is None:
             Reopening.objects.filter(pk=reopening[0]).update(changed_at=timezone.now())
         if is_gold and current_status == Document.Status.REVIEWED:
@@ -151,8 +158,8 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
                                      submitted=len(submitted), started=len(people), k=k)
         if new_status != current_status:
             changes["status"] = new_status
-        if not is_gold and status == Annotation.Status.SUBMITTED and len(submitted) >= 2:
-            value = _disagreement(annotation, stored_spans, [a.pk for a in submitted if a is not annotation])
+        if not is_gold and (status == Annotation.Status.SUBMITTED or was_submitted):  # the submitted set changed
+            value = _disagreement(annotation, stored_spans, submitted)
             if value != current_disagreement:
                 changes["disagreement"] = value
         if changes:
@@ -172,13 +179,18 @@ def document_status(*, has_gold: bool, submitted: int, started: int, k: int) -> 
     return Document.Status.UNLABELLED
 
 
-def _disagreement(annotation: Annotation, spans: Sequence[Span], other_ids: list[int]) -> float:
-    """``Document.disagreement`` with ``annotation`` (just saved with ``spans``) and the other submitted ones."""
+def _disagreement(annotation: Annotation, spans: Sequence[Span], submitted: list[Annotation]) -> float:
+    """``Document.disagreement`` over the ``submitted`` annotations, ``annotation`` (just saved with
+    ``spans``) among them or not; 0 for fewer than two."""
+    if len(submitted) < 2:
+        return 0.0
+    other_ids = [a.pk for a in submitted if a is not annotation]
     sets = {pk: set() for pk in other_ids}
     for annotation_id, start, end, label_id in Span.objects.filter(annotation_id__in=other_ids).values_list(
             "annotation_id", "start", "end", "label_id"):
         sets[annotation_id].add((start, end, label_id))
-    sets[annotation.pk] = {(s.start, s.end, s.label_id) for s in spans}
+    if any(a is annotation for a in submitted):
+        sets[annotation.pk] = {(s.start, s.end, s.label_id) for s in spans}
     return round(disagreement(list(sets.values())), 6)
 
 

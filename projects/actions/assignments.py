@@ -137,12 +137,18 @@ def _change_counts(by_document: Counter, sign: int) -> None:
         Document.objects.filter(pk__in=sorted(document_ids)).update(assignee_count=F("assignee_count") + sign * n)
 
 
-def record_annotation_saved(document: Document, user, status: str) -> None:
-    """Called inside the annotation save: the saver holds the document; submitted or not.
+DOCUMENT_FULL = "document_full"
+
+
+def record_annotation_saved(document: Document, user, status: str, *, k: int) -> None:
+    """Called inside the annotation save, under the document's row lock: the saver holds the document;
+    submitted or not.
 
     A member may save an annotation of a document the queue did not hand them
-    (an API script): that is recorded as an assignment too, so the queue counts
-    them among the document's k.
+    (an API script, or a document that came back to the pool): that takes one of
+    the document's k places like any assignment, and is refused with a 409
+    ``document_full`` when they are all taken (the save rolls back). Lowering k
+    takes nobody's place away: whoever holds one keeps saving.
     """
     now = timezone.now()
     submitted_at = now if status == Annotation.Status.SUBMITTED else None
@@ -152,13 +158,11 @@ def record_annotation_saved(document: Document, user, status: str) -> None:
         return
     if mine.update(submitted_at=submitted_at):
         return
-    try:
-        with transaction.atomic():
-            Assignment.objects.create(project_id=document.project_id, document=document, annotator=user,
-                                      expires_at=now + assignment_timeout(), submitted_at=submitted_at)
-    except IntegrityError:  # created by a parallel request of the same user
-        return
-    Document.objects.filter(pk=document.pk).update(assignee_count=F("assignee_count") + 1)
+    if not Document.objects.filter(pk=document.pk, assignee_count__lt=k).update(assignee_count=F("assignee_count") + 1):
+        raise Conflict(f"document {document.pk} already has its {k} annotator{'s' if k != 1 else ''}, and you "
+                       "are not one of them: nothing was saved; an admin can assign it to you", code=DOCUMENT_FULL)
+    Assignment.objects.create(project_id=document.project_id, document=document, annotator=user,
+                              expires_at=now + assignment_timeout(), submitted_at=submitted_at)
 
 
 @transaction.atomic

@@ -52,6 +52,8 @@ def test_gold_is_validated_like_an_annotation(project, people, client_for, doc):
 
 
 def test_reviewer_adopts_an_annotators_version_as_gold(project, people, client_for, doc, annotate):
+    project.annotators_per_document = 2
+    project.save()
     annotate(doc(1), people["annotator"], [HTS_ORG, ALEPPO], relations=[(0, 1, "located_in")])
     annotate(doc(1), people["annotator2"], [ALEPPO])  # before the gold: then annotations are locked
     reviewer = client_for(people["reviewer"])
@@ -131,16 +133,14 @@ def test_each_save_leaves_status_and_disagreement_as_a_full_recount_gives(projec
         (people["annotator"], [HTS_ORG], "in_progress", "in_progress"),
         (people["annotator"], [HTS_ORG, ALEPPO], "submitted", "in_progress"),
         (people["annotator2"], [HTS_GPE, ALEPPO], "submitted", "submitted"),
-        (annotator3, [ALEPPO], "submitted", "submitted"),  # a third person (an API script): 3 of k=2
         (people["annotator2"], [HTS_ORG, ALEPPO], "submitted", "submitted"),  # changes their mind: agreement
-        (people["annotator"], [], "in_progress", "submitted"),  # reopened: still two submitted
-        (annotator3, [], "in_progress", "in_progress"),  # now one
+        (people["annotator"], [], "in_progress", "in_progress"),  # takes it back: one of two submitted
+        (people["annotator"], [ALEPPO], "submitted", "submitted"),
     ]
     def check(user, spans, status, expected):
         document.refresh_from_db()
         assert document.status == expected, (user.username, spans, status)
-        if status == "submitted":
-            assert document.disagreement == recounted_disagreement(document)
+        assert document.disagreement == recounted_disagreement(document)  # after every save, submitting or not
         assert document.assignee_count == Assignment.objects.filter(document=document).count()
         refresh_document_status([document.pk])
         assert Document.objects.get(pk=document.pk).status == expected
@@ -148,6 +148,10 @@ def test_each_save_leaves_status_and_disagreement_as_a_full_recount_gives(projec
     for user, spans, status, expected in steps:
         annotate(document, user, spans, status=status)
         check(user, spans, status, expected)
+    with pytest.raises(Conflict) as full:  # a third person, while both places are taken (an API script)
+        annotate(document, annotator3, [ALEPPO], status="submitted")
+    assert full.value.code == "document_full"
+    check(annotator3, [], "in_progress", "submitted")
     reviewer = client_for(people["reviewer"])
     assert reviewer.put(gold_url(document), body([ALEPPO], 0), format="json").status_code == 200
     assert Document.objects.get(pk=document.pk).status == Document.Status.REVIEWED
@@ -161,7 +165,7 @@ def test_each_save_leaves_status_and_disagreement_as_a_full_recount_gives(projec
     reopened_steps = [
         (people["annotator"], [HTS_ORG, ALEPPO], "submitted"),
         (people["annotator2"], [HTS_GPE], "submitted"),
-        (annotator3, [ALEPPO], "in_progress"),
+        (people["annotator"], [ALEPPO], "in_progress"),
     ]
     for user, spans, status in reopened_steps:
         annotate(document, user, spans, status=status)
@@ -196,6 +200,8 @@ def test_review_queue_lists_documents_k_people_submitted_most_disagreement_first
 
 
 def test_review_bundle_aligns_the_submitted_annotations(project, people, client_for, doc, annotate, annotator3):
+    project.annotators_per_document = 3
+    project.save()
     annotate(doc(1), people["annotator"], [HTS_ORG, ALEPPO], relations=[(0, 1, "located_in")])
     annotate(doc(1), people["annotator2"], [HTS_GPE, ALEPPO])
     annotate(doc(1), annotator3, [ALEPPO], status="in_progress")  # shown, not aligned

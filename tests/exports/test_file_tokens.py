@@ -64,7 +64,9 @@ def test_the_files_tokens_are_the_documents_tokens(imported, project, people, cl
     assert token_columns.file_columns(imported.tokens, TEXT) is not None
 
 
-def test_spans_are_checked_against_the_files_tokens(imported, people, client_for):
+def test_spans_are_checked_against_the_files_tokens(imported, project, people, client_for):
+    project.annotators_per_document = 2  # the importer holds one place
+    project.save()
     client = client_for(people["annotator"])
     url = f"/api/v1/documents/{imported.pk}/annotation/"
     paris = span_of("Paris", "GPE")  # a token for spaCy, not for this file

@@ -136,6 +136,8 @@ def test_annotator_cannot_read_others_annotation(project, people, client_for):
 
 
 def test_reviewer_sees_every_annotation(project, people, client_for):
+    project.annotators_per_document = 2
+    project.save()
     document = doc(project, 1)
     put(client_for(people["annotator"]), document, [{"id": 1, "start": 14, "end": 17, "label": "ORG"}])
     put(client_for(people["annotator2"]), document, [], status="submitted")

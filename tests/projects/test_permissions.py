@@ -114,7 +114,8 @@ def build_world() -> dict:
              for name in ("admin", "reviewer", "annotator", "annotator2", "outsider", "newcomer")}
     users["staff"] = User.objects.create_user("staff", password="pw-staff", is_staff=True)
     admin = users["admin"]
-    project = do_create_project(acting_user=admin, name="News", description="demo")
+    # Room on each document for every role that may annotate (the k places are not what this tests).
+    project = do_create_project(acting_user=admin, name="News", description="demo", annotators_per_document=5)
     for name in ("reviewer", "annotator", "annotator2"):
         do_add_member(project, name, "annotator" if name == "annotator2" else name, acting_user=admin)
     for name, shortcut in (("PERSON", "p"), ("ORG", "o"), ("GPE", "g")):

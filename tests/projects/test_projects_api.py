@@ -179,6 +179,8 @@ def test_admin_can_delete_a_project_and_everything_in_it(project, people, client
     other = do_create_project(acting_user=people["admin"], name="Kept")
     do_create_label(other, acting_user=people["admin"], name="ORG")
     (kept,) = do_create_documents(other, [{"text": "HTS again."}], acting_user=people["admin"])
+    project.annotators_per_document = 2
+    project.save()
     for who in ("annotator", "annotator2"):  # "Rebels led by HTS seized Aleppo."
         do_save_annotation(doc(1), people[who], spans=[SpanIn("1", 14, 17, "ORG"), SpanIn("2", 25, 31, "GPE")],
                            relations=[RelationIn("1", "2", "located_in")], status="submitted", version=0)

@@ -49,15 +49,20 @@ export function conflictBanner(stored) {
     + `</div><p class="muted">Loading the stored version keeps yours in the history: Ctrl + Z brings it back.</p>`;
 }
 
-/** The read-only notice of a reviewed document; `unsaved`: the page shows changes the server refused. */
-export function lockedBanner({ unsaved }) {
+/** The read-only notice: a reviewed document, or (`code` "document_full") one whose places all went to
+ * others; `unsaved`: the page shows changes the server refused. */
+export function lockedBanner({ unsaved, code = "document_reviewed" }) {
   const changes = unsaved
     ? ` Your latest changes, still shown here, were <strong>not saved</strong>.`
       + ` <button type="button" data-command="showStored">Show the stored version</button>`
     : "";
-  return `<strong>This document has been reviewed: your annotation is read-only.</strong>`
-    + ` A reviewer made its gold annotation, so changes are no longer saved; if something should change,`
-    + ` ask a reviewer to reopen it.${changes}`
+  const why = code === "document_full"
+    ? `<strong>This document already has all its annotators: your changes are not saved.</strong>`
+      + ` It went to others while it was not yours; an admin can assign it to you.`
+    : `<strong>This document has been reviewed: your annotation is read-only.</strong>`
+      + ` A reviewer made its gold annotation, so changes are no longer saved; if something should change,`
+      + ` ask a reviewer to reopen it.`;
+  return `${why}${changes}`
     + `<p class="muted">Enter, Skip (s) and Back (b) move on; nothing is submitted.</p>`;
 }
 

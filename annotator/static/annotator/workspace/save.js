@@ -5,13 +5,17 @@
 // status: "saved" | "pending" (an edit not sent yet) | "saving" | "failed" | "conflict" | "locked".
 // A 409 stops saving until the user picks a side (resolveWithStored /
 // resolveKeepMine): nothing is overwritten and nothing typed is dropped.
-// "locked": the document is reviewed, so the annotation is read-only (on load,
-// or a 409 document_reviewed); nothing is saved any more and nothing is dirty.
+// "locked": the annotation is read-only: the document is reviewed (on load, or a
+// 409 document_reviewed) or all its k places went to others (409 document_full);
+// nothing is saved any more and nothing is dirty. `refused.code` says which.
 
 import { ApiError } from "./api.js";
 
 const DEBOUNCE_MS = 700;
 const RETRY_MS = [2000, 5000, 10000, 30000];
+
+// The 409s after which nothing this page does to the document can be saved.
+const READ_ONLY = new Set(["document_reviewed", "document_full"]);
 
 export class Saver {
   /**
@@ -125,7 +129,7 @@ export class Saver {
   }
 
   handleError(error) {
-    if (error instanceof ApiError && error.isConflict && error.body && error.body.code === "document_reviewed") {
+    if (error instanceof ApiError && error.isConflict && error.body && READ_ONLY.has(error.body.code)) {
       clearTimeout(this.timer);
       this.refused = error.body;
       this.setStatus("locked", error);
