@@ -11,7 +11,7 @@ a random number in every sentence), creates a fresh project, starts a worker
     celery -A annotator worker --pool solo --concurrency 1 -Q <a queue of its own>
 
 as a subprocess with the same environment, and imports the file the way the
-API does: ``exports.views.start_import`` stores the upload and queues
+API does: ``exports.actions.do_start_import`` stores the upload and queues
 ``exports.run_import`` on commit; the worker runs it: every span checked for
 bounds, label, overlap and alignment with the project language's spaCy
 tokens (see ``exports.imports._Tokenizer``, which also packs the tokens stored with each document), rows written with ``COPY``, all in
@@ -114,7 +114,7 @@ def run_once(count: int, workdir: Path, *, eager: bool, queue: str) -> dict:
     from django.core.files import File
     from django.db import connection
 
-    from exports.views import start_import
+    from exports.actions import do_start_import
     from projects.actions.labels import do_create_label
     from projects.actions.projects import do_create_project
     from projects.models import Document, Job, Span
@@ -128,8 +128,8 @@ def run_once(count: int, workdir: Path, *, eager: bool, queue: str) -> dict:
 
     def start() -> Job:
         with open(path, "rb") as fh:
-            return start_import(project, File(fh, name=path.name), fmt="jsonl", create_labels=False,
-                                skip_duplicates=True, acting_user=user)
+            return do_start_import(project, File(fh, name=path.name), fmt="jsonl", create_labels=False,
+                                   skip_duplicates=True, acting_user=user)
 
     if eager:
         started = time.perf_counter()

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from curation.agreement import Agreement
 from curation.collect import agreement_inputs
-from projects.actions.jobs import do_create_job
+from projects.actions.jobs import do_start_job
 from projects.models import Annotation, Job, Label, Project
 
 CACHE_SECONDS = 7 * 24 * 3600
@@ -69,11 +69,8 @@ def do_start_agreement_job(project: Project, key: str, *, acting_user) -> Job:
                                                       status__in=[Job.Status.PENDING, Job.Status.RUNNING]).first())
     if running is not None:
         return running
-    from curation.tasks import compute_agreement_task
-
-    job = do_create_job(project, Job.Kind.AGREEMENT, acting_user=acting_user, params={"key": key})
-    transaction.on_commit(lambda: compute_agreement_task.delay(job.pk))
-    return job
+    return do_start_job(project, Job.Kind.AGREEMENT, task="curation.compute_agreement", acting_user=acting_user,
+                        params={"key": key})
 
 
 def run_agreement_job(job: Job, progress: Callable[[int], None]) -> dict:

@@ -1,28 +1,15 @@
-"""Celery tasks: load the Job row, call the domain function, record the outcome."""
+"""Celery tasks of curation, made with the job shell (``projects.tasks``)."""
 
 from __future__ import annotations
 
-import logging
-
-from celery import shared_task
-
 from curation.actions import run_agreement_job
-from projects.actions.jobs import fail_job, finish_job, report_progress, start_job
+from projects.actions.jobs import report_progress
+from projects.models import Job
+from projects.tasks import job_task
 
-logger = logging.getLogger(__name__)
-PROGRESS_EVERY = 500  # documents (one collect batch)
 
-
-@shared_task(name="curation.compute_agreement", acks_late=True)
-def compute_agreement_task(job_id: int) -> None:
+@job_task("curation.compute_agreement",
+          internal_error="computing the agreement failed with an internal error; ask again to retry")
+def compute_agreement_task(job: Job) -> dict:
     """Safe to run twice: a second delivery finds the job finished and does nothing."""
-    job = start_job(job_id)
-    if job is None:
-        return
-    try:
-        result = run_agreement_job(job, progress=lambda done: report_progress(job, done))
-    except Exception:
-        logger.exception("agreement job %s failed", job_id)
-        fail_job(job, "computing the agreement failed with an internal error; ask again to retry")
-    else:
-        finish_job(job, result)
+    return run_agreement_job(job, progress=lambda done: report_progress(job, done))

@@ -1,9 +1,11 @@
-"""Exports and snapshots: database -> records -> a format's bytes, hashed as they are written."""
+"""Exports and snapshots: database -> records -> a format's bytes, hashed as they are written.
+Starting the jobs of imports, large exports and snapshots."""
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
@@ -14,12 +16,13 @@ from django.db import transaction
 from django.db.models import Max
 
 from exports.collect import SOURCES, annotations_for, collect_records
-from exports.formats import EXPORT_FORMATS, FORMATS, TEXT_ENCODING
+from exports.formats import EXPORT_FORMATS, FORMATS, TEXT_ENCODING, check_reader_options
 from exports.models import Snapshot
 from exports.records import DocumentRecord, ExportStats
 from exports.splits import SPLITS
+from projects.actions.jobs import do_start_job
 from projects.errors import Conflict, InvalidInput
-from projects.models import Label, Project
+from projects.models import Job, Label, Project
 from projects.tokens import blank_pipeline
 
 SCHEMES = ("iob2", "biluo")
@@ -173,3 +176,45 @@ def run_snapshot_job(job) -> dict:
     snapshot = do_create_snapshot(job.project, note=job.params.get("note", ""), acting_user=job.created_by)
     return {"snapshot": snapshot.pk, "number": snapshot.number, "documents": snapshot.documents,
             "sha256": snapshot.sha256}
+
+
+# Jobs ---------------------------------------------------------------------------------------------
+
+def do_start_import(project: Project, upload, *, fmt: str, acting_user, create_labels: bool = False,
+                    skip_duplicates: bool = True, annotations_as: str = "submitted",
+                    documents: str | None = None) -> Job:
+    """Store the upload and queue its import job (``exports.run_import``) once the job row is committed.
+
+    ``documents`` (conll only) is passed to the reader when given; otherwise the reader's default applies.
+    The stored upload is deleted when the job has ended, or could not be queued.
+    """
+    reader_options = {"documents": documents} if documents is not None else {}
+    errors = check_reader_options(fmt, reader_options)
+    if errors:
+        raise ValueError(next(iter(errors.values())))
+    path = default_storage.save(f"imports/{uuid.uuid4().hex}/{upload.name or 'upload'}", upload)
+    return do_start_job(project, Job.Kind.IMPORT, task="exports.run_import", acting_user=acting_user, params={
+        "path": path, "format": fmt, "filename": upload.name, "create_labels": create_labels,
+        "skip_duplicates": skip_duplicates, "annotations_as": annotations_as, **reader_options,
+    })
+
+
+def delete_upload(job: Job) -> None:
+    """Remove an import job's stored upload (the cleanup of ``exports.run_import``)."""
+    path = job.params.get("path")
+    if path and default_storage.exists(path):
+        default_storage.delete(path)
+
+
+def do_start_export(project: Project, *, fmt: str, source: str = "gold", split: str | None = None,
+                    scheme: str = "iob2", acting_user) -> Job:
+    """An export job (``exports.run_export``): the file goes to storage, its URL to the job's result."""
+    check_export_args(fmt, source, split, scheme)
+    return do_start_job(project, Job.Kind.EXPORT, task="exports.run_export", acting_user=acting_user,
+                        params={"format": fmt, "source": source, "split": split, "scheme": scheme})
+
+
+def do_start_snapshot(project: Project, *, note: str = "", acting_user) -> Job:
+    """A snapshot made by a worker (``exports.run_snapshot``); the job's result names it."""
+    return do_start_job(project, Job.Kind.EXPORT, task="exports.run_snapshot", acting_user=acting_user,
+                        params={"snapshot": True, "note": note})

@@ -7,11 +7,11 @@ from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from exports.actions import spooled_export
+from exports.actions import do_start_import, spooled_export
 from exports.collect import SOURCES
 from exports.formats import EXPORT_FORMATS, IMPORT_FORMATS, check_reader_options
 from exports.splits import SPLITS
-from exports.views import file_response, start_import
+from exports.views import file_response
 from projects.models import Project
 
 
@@ -43,8 +43,8 @@ def admin_import(request, project_id):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         options = dict(form.cleaned_data)
-        job = start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
-                           **options)
+        job = do_start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
+                              **options)
         messages.info(request, f"Import job #{job.pk} started.")
         return redirect(reverse("admin:projects_job_change", args=[job.pk]))
     context = {**admin.site.each_context(request), "title": f"Import into {project}", "project": project,

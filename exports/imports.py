@@ -29,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, connections, reset_queries, transaction
 from django.utils import timezone
 
+from exports.errors import InvalidFile
 from exports.formats import FORMATS
 from exports.records import DocumentRecord, FormatError
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
@@ -470,7 +471,8 @@ def run_import(job: Job) -> dict:
     """The body of an import job: open the stored upload, import it, and mark the job succeeded.
 
     The job turns succeeded in the import's own transaction, so the row and
-    the documents commit together (see ``_record_success``).
+    the documents commit together (see ``_record_success``). A bad file raises
+    InvalidFile naming its line; nothing from it is kept then.
     """
     from django.core.files.storage import default_storage
 
@@ -480,18 +482,22 @@ def run_import(job: Job) -> dict:
     with default_storage.open(params["path"], "rb") as raw:
         total = None if FORMATS[params["format"]].binary else count_lines(raw)
         report_progress(job, 0, total)
-        with transaction.atomic():
-            result = import_records(
-                job.project,
-                read_records(params["format"], raw, job.project.language, options),
-                importer=importer,
-                create_labels=params.get("create_labels", False),
-                skip_duplicates=params.get("skip_duplicates", True),
-                annotations_as=params.get("annotations_as", "submitted"),
-                job=job,
-            )
-            report_progress(job, total if total is not None else job.progress_done)
-            _record_success(job, result)
+        try:
+            with transaction.atomic():
+                result = import_records(
+                    job.project,
+                    read_records(params["format"], raw, job.project.language, options),
+                    importer=importer,
+                    create_labels=params.get("create_labels", False),
+                    skip_duplicates=params.get("skip_duplicates", True),
+                    annotations_as=params.get("annotations_as", "submitted"),
+                    job=job,
+                )
+                report_progress(job, total if total is not None else job.progress_done)
+                _record_success(job, result)
+        except FormatError as exc:
+            raise InvalidFile(f"{exc} - nothing from this file was imported",
+                              extra={"line": exc.line} if exc.line else None) from None
     if result["documents"] >= ANALYZE_AFTER_DOCUMENTS:
         analyze_imported_tables()
     return result

@@ -1,34 +1,27 @@
 from __future__ import annotations
 
 import base64
-import logging
-import uuid
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
-from kombu.exceptions import OperationalError
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exports.actions import check_export_args, count_export_documents, do_create_snapshot, spooled_export
+from exports.actions import (check_export_args, count_export_documents, do_create_snapshot, do_start_export,
+                             do_start_import, do_start_snapshot, spooled_export)
 from exports.formats import EXPORT_FORMATS, FORMATS, IMPORT_FORMATS, READER_OPTIONS, check_reader_options
 from exports.formats.conll import DOCUMENTS
 from exports.imports import ANNOTATIONS_AS
 from exports.models import Snapshot
-from exports.tasks import run_export_task, run_import_task, run_snapshot_task
 from projects.access import access_job, access_project
-from projects.actions.jobs import do_create_job, fail_job
 from projects.models import Job
 from projects.roles import Role
 from projects.serializers import JobEnvelopeSerializer, JobSerializer
-
-logger = logging.getLogger(__name__)
 
 
 class ImportRequestSerializer(serializers.Serializer):
@@ -53,36 +46,6 @@ class ImportRequestSerializer(serializers.Serializer):
         return attrs
 
 
-def start_import(project, upload, *, fmt: str, acting_user, create_labels: bool = False,
-                 skip_duplicates: bool = True, annotations_as: str = "submitted", documents: str | None = None) -> Job:
-    """Store the upload and queue its import job once the job row is committed.
-
-    ``documents`` (conll only) is passed to the reader when given; otherwise the reader's default applies.
-    """
-    reader_options = {"documents": documents} if documents is not None else {}
-    errors = check_reader_options(fmt, reader_options)
-    if errors:
-        raise ValueError(next(iter(errors.values())))
-    path = default_storage.save(f"imports/{uuid.uuid4().hex}/{upload.name or 'upload'}", upload)
-    with transaction.atomic():
-        job = do_create_job(project, Job.Kind.IMPORT, acting_user=acting_user, params={
-            "path": path, "format": fmt, "filename": upload.name, "create_labels": create_labels,
-            "skip_duplicates": skip_duplicates, "annotations_as": annotations_as, **reader_options,
-        })
-        transaction.on_commit(lambda: _queue_import(job, path))
-    return job
-
-
-def _queue_import(job: Job, path: str) -> None:
-    try:
-        run_import_task.delay(job.pk)
-    except OperationalError:  # the broker is unreachable: say so on the job rather than leave it pending forever
-        logger.exception("could not queue import job %s", job.pk)
-        fail_job(job, "the import could not be queued (the task queue is unavailable); nothing was imported, "
-                      "please try again")
-        default_storage.delete(path)
-
-
 class ImportView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -92,8 +55,8 @@ class ImportView(APIView):
         data = ImportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         options = dict(data.validated_data)
-        job = start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
-                           **options)
+        job = do_start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
+                              **options)
         job.refresh_from_db()
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
@@ -132,11 +95,7 @@ class ExportView(APIView):
                     split=query.validated_data.get("split"), scheme=query.validated_data["scheme"])
         check_export_args(**args)
         if count_export_documents(project, args["source"]) > settings.EXPORT_SYNC_MAX_DOCUMENTS:
-            params = {"format": args["fmt"], "source": args["source"], "split": args["split"],
-                      "scheme": args["scheme"]}
-            with transaction.atomic():
-                job = do_create_job(project, Job.Kind.EXPORT, acting_user=request.user, params=params)
-                transaction.on_commit(lambda: run_export_task.delay(job.pk))
+            job = do_start_export(project, **args, acting_user=request.user)
             job.refresh_from_db()
             return Response({"job": JobSerializer(job).data, "detail": "large export: it runs as a job; "
                              "download it from the job's result.url when it has succeeded"},
@@ -184,10 +143,7 @@ class SnapshotListView(APIView):
         data.is_valid(raise_exception=True)
         note = data.validated_data["note"]
         if count_export_documents(project, "gold") > settings.EXPORT_SYNC_MAX_DOCUMENTS:
-            with transaction.atomic():
-                job = do_create_job(project, Job.Kind.EXPORT, acting_user=request.user,
-                                    params={"snapshot": True, "note": note})
-                transaction.on_commit(lambda: run_snapshot_task.delay(job.pk))
+            job = do_start_snapshot(project, note=note, acting_user=request.user)
             job.refresh_from_db()
             return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
         snapshot = do_create_snapshot(project, note=note, acting_user=request.user)

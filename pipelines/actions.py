@@ -13,7 +13,7 @@ from pipelines.models import PipelineSettings, TrainedModel
 from pipelines.prelabel import check_label_map
 from pipelines.registry import RULES, external_model_names
 from pipelines.rules import parse_patterns
-from projects.actions.jobs import do_create_job
+from projects.actions.jobs import do_create_job, do_start_job
 from projects.errors import InvalidInput
 from projects.models import Document, Job, Label, Project
 
@@ -37,33 +37,30 @@ def check_documents(project: Project, documents: Sequence[int] | None) -> list[i
 
 def do_start_prelabel(project: Project, *, model: str, version: str | None = None,
                       documents: Sequence[int] | None = None, acting_user) -> Job:
-    """A pre-labelling job for ``model`` over ``documents`` (default: all), queued once committed.
+    """A pre-labelling job (``pipelines.prelabel``) for ``model`` over ``documents`` (default: all), queued once
+    committed.
 
     Whether the model exists, loads and sets entities is decided by the worker that
     loads it, and reported in the job: web and workers may see different packages.
     """
-    with transaction.atomic():
-        job = create_prelabel_job(project, model=model, version=version, documents=documents,
-                                  acting_user=acting_user)
-        transaction.on_commit(lambda: enqueue_prelabel(job.pk))
-    return job
+    params = prelabel_params(project, model=model, version=version, documents=documents)
+    return do_start_job(project, Job.Kind.PRELABEL, task="pipelines.prelabel", acting_user=acting_user,
+                        params=params)
 
 
 def create_prelabel_job(project: Project, *, model: str, version: str | None = None,
                         documents: Sequence[int] | None = None, acting_user) -> Job:
-    """The pending Job row of a pre-labelling request, checked; ``do_start_prelabel`` also queues it."""
-    if not model:
-        raise InvalidInput("model: name a model (GET .../models/ lists them)", code="no_model")
-    ids = check_documents(project, documents)
-    params = {"model": model, "version": version or None, "documents": ids,
-              "chunk_size": conf.prelabel_chunk_size()}
+    """The pending Job row of a pre-labelling request, checked, not queued (``do_start_prelabel`` queues it)."""
+    params = prelabel_params(project, model=model, version=version, documents=documents)
     return do_create_job(project, Job.Kind.PRELABEL, acting_user=acting_user, params=params)
 
 
-def enqueue_prelabel(job_id: int) -> None:
-    from pipelines.tasks import prelabel_task
-
-    prelabel_task.delay(job_id)
+def prelabel_params(project: Project, *, model: str, version: str | None = None,
+                    documents: Sequence[int] | None = None) -> dict:
+    if not model:
+        raise InvalidInput("model: name a model (GET .../models/ lists them)", code="no_model")
+    ids = check_documents(project, documents)
+    return {"model": model, "version": version or None, "documents": ids, "chunk_size": conf.prelabel_chunk_size()}
 
 
 def check_model_name(name: str) -> str:
@@ -80,21 +77,13 @@ def check_model_name(name: str) -> str:
 
 def do_start_training(project: Project, *, name: str, base: str | None = None, epochs: int | None = None,
                       acting_user) -> Job:
-    """A training job for a new version of ``name``, queued once committed."""
+    """A training job (``pipelines.train``) for a new version of ``name``, queued once committed."""
     check_model_name(name)
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
         raise InvalidInput(f"epochs: from 1 to {MAX_EPOCHS}", code="invalid_epochs")
     params = {"name": name, "base": base or None, "epochs": epochs or conf.train_epochs()}
-    with transaction.atomic():
-        job = do_create_job(project, Job.Kind.TRAIN, acting_user=acting_user, params=params, total=params["epochs"])
-        transaction.on_commit(lambda: enqueue_training(job.pk))
-    return job
-
-
-def enqueue_training(job_id: int) -> None:
-    from pipelines.tasks import train_task
-
-    train_task.delay(job_id)
+    return do_start_job(project, Job.Kind.TRAIN, task="pipelines.train", acting_user=acting_user, params=params,
+                        total=params["epochs"])
 
 
 @transaction.atomic

@@ -1,17 +1,30 @@
 """Job lifecycle. The row is the truth; live progress of work that runs inside
 one transaction (an all-or-nothing import) also goes to the shared cache,
-since the row cannot be committed before the work is."""
+since the row cannot be committed before the work is.
+
+Every job is started the same way: ``do_start_job`` creates the pending row and,
+once it is committed, queues the Celery task named for it with the job id only.
+The task is looked up by name in the Celery app's registry, so no action imports
+a tasks module; the tasks themselves are made with ``projects.tasks.job_task``.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from projects.errors import Conflict
 from projects.models import Job, Project
 
+logger = logging.getLogger(__name__)
+
 PROGRESS_TTL = 24 * 3600
+QUEUE_UNAVAILABLE = "queue_unavailable"
 
 
 def _progress_key(job_id: int) -> str:
@@ -26,6 +39,46 @@ def do_create_job(project: Project | None, kind: str, *, acting_user, params: di
                   total: int | None = None) -> Job:
     return Job.objects.create(project=project, kind=kind, params=params or {}, progress_total=total,
                               created_by=acting_user)
+
+
+def do_start_job(project: Project | None, kind: str, *, task: str, acting_user, params: dict | None = None,
+                 total: int | None = None) -> Job:
+    """A pending job of ``kind``; once its row is committed, the task named ``task`` is queued with its id.
+
+    A broker that cannot be reached fails the job at once (see ``queue_job``).
+    """
+    with transaction.atomic():
+        job = do_create_job(project, kind, acting_user=acting_user, params=params, total=total)
+        transaction.on_commit(lambda: queue_job(job, task))
+    return job
+
+
+def registered_task(name: str):
+    """The Celery task registered as ``name``. A web process has not imported the apps' tasks modules
+    (a worker has): the first lookup there has Celery find them."""
+    app = current_app
+    if name not in app.tasks:
+        app.autodiscover_tasks(force=True)
+    return app.tasks[name]
+
+
+def queue_job(job: Job, task: str) -> None:
+    """Send the job's task (``.delay``, so it runs in-process when tasks are eager).
+
+    When the broker cannot be reached the job fails with a message that says so,
+    rather than staying pending forever, and the task's ``cleanup`` (what its kind
+    leaves behind, like an import's stored upload) runs.
+    """
+    sender = registered_task(task)
+    try:
+        sender.delay(job.pk)
+    except BrokerUnavailable:
+        logger.exception("could not queue %s job %s", job.kind, job.pk)
+        fail_job(job, f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was done, "
+                      "please try again", {"code": QUEUE_UNAVAILABLE})
+        cleanup = getattr(sender, "cleanup", None)
+        if cleanup is not None:
+            cleanup(job)
 
 
 def start_job(job_id: int) -> Job | None:

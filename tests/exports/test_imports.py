@@ -396,7 +396,7 @@ def test_a_bad_line_fails_the_job_with_its_number_and_nothing_is_kept(project, i
     assert job["status"] == "failed"
     assert job["error"].startswith(error), job["error"]
     assert job["error"].endswith("nothing from this file was imported")
-    assert job["result"] == {}
+    assert job["result"] == {"code": "invalid_file", "line": int(error.split(":")[0].removeprefix("line "))}
     assert (Document.objects.count(), Annotation.objects.count(), Span.objects.count(),
             Label.objects.count()) == before
 
@@ -460,7 +460,7 @@ def test_bad_line_after_batches_written_to_postgresql_rolls_all_back(project, po
                                                                      monkeypatch):
     """On PostgreSQL with real commits (no test transaction around it): batches are written, then undone."""
     from exports.tasks import run_import_task
-    from exports.views import start_import
+    from exports.actions import do_start_import
 
     assert not connection.in_atomic_block  # a real transaction, not a savepoint inside the test's
     settings.IMPORT_BATCH_SIZE = 3
@@ -477,8 +477,8 @@ def test_bad_line_after_batches_written_to_postgresql_rolls_all_back(project, po
 
     monkeypatch.setattr(_CopyWriter, "_write", counting_write)
     upload = SimpleUploadedFile("bad.jsonl", many_good_lines_then_a_bad_one(10).encode())
-    job = start_import(project, upload, fmt="jsonl", create_labels=False, skip_duplicates=True,
-                       acting_user=people["admin"])  # the eager task runs once the job row commits
+    job = do_start_import(project, upload, fmt="jsonl", create_labels=False, skip_duplicates=True,
+                          acting_user=people["admin"])  # the eager task runs once the job row commits
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert job.error.startswith("line 11: spans[0]: 'NOPE' is not an entity label")
@@ -518,11 +518,11 @@ def cancel_from_another_connection(job_id: int, *, wait: bool = True):
 
 
 def start_text_import(project, people, lines: int):
-    from exports.views import start_import
+    from exports.actions import do_start_import
 
     content = "".join(f"Line number {n}.\n" for n in range(lines)).encode()
-    job = start_import(project, SimpleUploadedFile("lines.txt", content), fmt="text", create_labels=False,
-                       skip_duplicates=True, acting_user=people["admin"])  # the eager task runs on commit
+    job = do_start_import(project, SimpleUploadedFile("lines.txt", content), fmt="text", create_labels=False,
+                          skip_duplicates=True, acting_user=people["admin"])  # the eager task runs on commit
     job.refresh_from_db()
     return job
 
@@ -730,13 +730,13 @@ def test_copy_writer_has_a_value_for_every_column():
 
 @pytest.mark.django_db(transaction=True)
 def test_copied_rows_get_the_same_defaults_as_the_orm_gives(project, postgres, people):
-    from exports.views import start_import
+    from exports.actions import do_start_import
 
     text = "Omar Haddad flew to Beirut."
     content = jsonl({"text": text, "spans": [span(text, "Omar Haddad", "PERSON"), span(text, "Beirut", "GPE")],
                      "relations": [{"head": 0, "tail": 1, "label": "located_in"}]})
-    job = start_import(project, SimpleUploadedFile("one.jsonl", content.encode()), fmt="jsonl", create_labels=False,
-                       skip_duplicates=True, acting_user=people["admin"])
+    job = do_start_import(project, SimpleUploadedFile("one.jsonl", content.encode()), fmt="jsonl",
+                          create_labels=False, skip_duplicates=True, acting_user=people["admin"])
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     [document] = imported(project)
