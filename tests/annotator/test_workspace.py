@@ -15,6 +15,8 @@ from rest_framework.test import APIClient
 
 from exports.formats.prodigy import read_prodigy
 from exports.imports import import_records
+from projects.actions.annotations import do_save_annotation
+from projects.actions.members import do_add_member
 from projects.actions.projects import do_update_project
 from projects.models import Annotation, Document, Label, Suggestion, SuggestionRejection
 from projects.shortcuts import COMMAND_KEYS
@@ -310,11 +312,9 @@ def test_a_document_with_a_files_own_tokens_is_annotated_on_them(live_server, op
         start = text.index(word, at)
         at = start + len(word)
         tokens.append({"text": word, "start": start, "end": at})
-    lines = [json.dumps({"text": text, "tokens": tokens, "meta": {"n": 0}, "answer": "accept", "spans": []}) + "\n"]
-    Document.objects.filter(project=project).exclude(meta__n=1).delete()
+    lines = [json.dumps({"text": text, "tokens": tokens, "meta": {"n": 0}}) + "\n"]  # a task to annotate
     import_records(project, read_prodigy(lines), importer=workspace_project["admin"])
     document = Document.objects.get(project=project, text=text)
-    Annotation.objects.filter(document=document).delete()  # the importer's; this test's annotator starts afresh
     page = open_context().new_page()
     log_in(page, live_server.url, "ann", "pw-ann")
     page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={document.pk}")
@@ -397,3 +397,21 @@ def test_a_reviewed_document_is_read_only_with_a_notice_and_nothing_is_saved(
     expect(banner).not_to_contain_text("not saved")
     assert stored(second, annotator).version == 1
     assert errors == []
+
+
+def test_a_document_whose_places_went_to_others_is_read_only_with_a_notice(
+        live_server, open_context, workspace_project, django_user_model):
+    project, first = workspace_project["project"], workspace_project["documents"][0]
+    other = django_user_model.objects.create_user(username="late", password="pw-late")
+    do_add_member(project, "late", "annotator", acting_user=workspace_project["admin"])
+    do_save_annotation(first, workspace_project["annotator"], spans=[], relations=[], status="submitted",
+                       version=0)  # k = 1: its one place is taken
+    page = open_context().new_page()
+    log_in(page, live_server.url, "late", "pw-late")
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={first.pk}")
+    wait_for_document(page)
+    unit(page, 1).dblclick()
+    page.keyboard.press("p")
+    expect(page.locator('[data-ws="save"]')).to_have_attribute("data-status", "locked")
+    expect(page.locator('[data-ws="banner"]')).to_contain_text("This document already has all its annotators")
+    assert not Annotation.objects.filter(document=first, annotator=other).exists()

@@ -97,7 +97,7 @@ def test_gold_provenance_costs_the_same_queries_for_3_or_30_documents(people):
     from projects.spans import SpanIn
 
     admin, reviewer, annotator = people["admin"], people["reviewer"], people["annotator2"]
-    counts, expected = [], []
+    counts = []
     for n in (3, 30):
         project = do_create_project(acting_user=admin, name=f"P{n}")
         do_add_member(project, "reviewer", "reviewer", acting_user=admin)

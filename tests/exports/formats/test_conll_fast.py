@@ -169,6 +169,6 @@ def test_annotated_docs_set_what_the_token_by_token_path_sets(text, data, name):
         with pytest.raises(ValueError, match=re.escape(str(exc))):
             list(annotated_docs(records, nlp))
         return
-    for given in (records, with_stored_tokens(records, nlp)):
+    for inputs in (records, with_stored_tokens(records, nlp)):
         assert [(d.to_array(["SENT_START", "ENT_IOB", "ENT_TYPE"]).tolist(), [(s.start, s.end) for s in sp])
-                for _, d, sp in annotated_docs(given, nlp)] == expected
+                for _, d, sp in annotated_docs(inputs, nlp)] == expected

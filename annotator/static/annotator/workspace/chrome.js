@@ -31,6 +31,7 @@ export function renderSaveIndicator(element, saver) {
   element.dataset.status = status;
   let text = SAVE_TEXT[status];
   if (status === "failed" && saver.error) text += `: ${saver.error.message}`;
+  if (status === "locked" && saver.lockReason === "document_full") text = "Read-only: others hold it";
   element.textContent = text;
 }
 

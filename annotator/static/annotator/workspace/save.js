@@ -50,6 +50,9 @@ export class Saver {
 
   get locked() { return this.status === "locked"; }
 
+  /** Why it is locked: "document_reviewed" (on load too) or "document_full". */
+  get lockReason() { return (this.error && this.error.body && this.error.body.code) || "document_reviewed"; }
+
   get dirty() {
     if (this.locked) return false; // nothing can be saved: nothing to wait for or warn about
     if (this.status === "conflict") return true;

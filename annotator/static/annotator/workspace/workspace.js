@@ -210,8 +210,8 @@ export class Workspace {
       .map(([key, value]) => `${key}: ${value}`).join(" · ");
     this.el.title.textContent = `Document ${this.doc.id}`;
     const status = this.saver && this.saver.annotationStatus === "submitted" ? "submitted" : "";
-    const full = this.readOnly && this.saver.error && this.saver.error.body && this.saver.error.body.code === "document_full";
-    const locked = this.readOnly ? (full ? "read-only: its places are taken" : "reviewed, read-only") : "";
+    const full = this.readOnly && this.saver.lockReason === "document_full";
+    const locked = this.readOnly ? (full ? "read-only: others hold it" : "reviewed, read-only") : "";
     this.el.meta.textContent = [meta, status, locked].filter(Boolean).join(" · ");
   }
 
@@ -672,8 +672,7 @@ export class Workspace {
     if (saver.status === "conflict") showBanner(this.el.banner, conflictBanner(saver.conflict));
     else if (saver.status === "failed") showBanner(this.el.banner, failureBanner(saver.error));
     else if (saver.locked) {
-      showBanner(this.el.banner, lockedBanner({ unsaved: Boolean(saver.refused),
-                                                code: saver.error && saver.error.body && saver.error.body.code }));
+      showBanner(this.el.banner, lockedBanner({ unsaved: Boolean(saver.refused), code: saver.lockReason }));
     }
     else showBanner(this.el.banner, "");
     this.root.classList.toggle("read-only", saver.locked);
