@@ -1,5 +1,5 @@
-"""The bulk writers (projects.bulk): COPY and bulk_create store the same rows from the same input, and columns the
-rows do not give get their fields' defaults."""
+"""The bulk writers (projects.bulk): COPY and bulk_create store the same rows from the same input, columns the
+rows do not give get their fields' defaults, and a model run's suggestions replace its own."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from django.utils import timezone
 from projects import bulk
 from projects.actions.labels import do_create_label, labels_by_name
 from projects.actions.projects import do_create_project
+from projects.actions.suggestions import do_replace_suggestions
 from projects.bulk import FIELDS, CopyDocumentWriter, DocumentWriter, NewDocument
-from projects.models import Annotation, Assignment, Document, GoldRevision, Label, Project, Relation, Span
+from projects.models import Annotation, Assignment, Document, GoldRevision, Label, Project, Relation, Span, Suggestion
 from projects.spans import RelationIn, SpanIn
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +175,38 @@ def test_copied_rows_get_the_same_defaults_as_the_orm_gives(people, postgres):
             else:
                 assert stored_value == getattr(fresh, field.attname), f"{model.__name__}.{field.name}"
     assert (annotation.is_gold, annotation.version, annotation.status) == (False, 1, "submitted")
+
+
+# ------------------------------------------------------------------------------------------ suggestions
+
+
+def suggestion_rows(project: Project) -> list[tuple]:
+    return list(Suggestion.objects.filter(document__project=project).order_by("document_id", "start", "model", "model_version")
+                .values_list("document_id", "start", "end", "label__name", "model", "model_version", "score"))
+
+
+def test_suggestions_replaced_twice_are_stored_once(project):
+    documents = list(Document.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    gpe = Label.objects.get(project=project, name="GPE").pk
+    rows = [(documents[0], 25, 31, gpe), (documents[2], 4, 8, gpe)]
+    assert do_replace_suggestions(documents, [(documents[0], 0, 6, gpe)], model="other", version="1") == 1
+    for _ in range(2):
+        assert do_replace_suggestions(documents, rows, model="ner", version="2") == 2
+    assert suggestion_rows(project) == [
+        (documents[0], 0, 6, "GPE", "other", "1", None),
+        (documents[0], 25, 31, "GPE", "ner", "2", None),
+        (documents[2], 4, 8, "GPE", "ner", "2", None),
+    ]
+    do_replace_suggestions(documents[2:], [], model="ner", version="2")  # a run that found nothing there
+    assert [row[:2] for row in suggestion_rows(project)] == [(documents[0], 0), (documents[0], 25)]
+
+
+def test_copied_suggestions_are_those_bulk_create_stores(project, postgres):
+    documents = list(Document.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    gpe = Label.objects.get(project=project, name="GPE").pk
+    rows = [(documents[0], 25, 31, gpe, "ner", "1")]
+    bulk.insert(Suggestion, rows)  # COPY on PostgreSQL
+    bulk.create_rows(Suggestion, [row[:4] + ("ner", "2") for row in rows])
+    copied, created = Suggestion.objects.filter(document__project=project).order_by("model_version")
+    assert copied.created_at is not None and created.created_at is not None
+    assert suggestion_rows(project) == [(documents[0], 25, 31, "GPE", "ner", version, None) for version in "12"]
