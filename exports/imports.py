@@ -191,14 +191,15 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
         if spans:
             check_spans(spans, text_length=len(record.text), tokens=tokens,
                         entity_labels=entity_labels, allow_overlap=project.allow_overlapping_spans)
-        relations = [RelationIn(str(r.head), str(r.tail), r.label) for r in record.relations]
-        if relations:
-            check_relations(relations, span_keys={s.key for s in spans}, relation_labels=relation_labels)
+        if record.relations:
+            check_relations([RelationIn(str(r.head), str(r.tail), r.label) for r in record.relations],
+                            span_keys={s.key for s in spans}, relation_labels=relation_labels)
     except InvalidInput as exc:
         hint = " (import with create_labels=true to create it)" if exc.code == "unknown_label" else ""
         raise FormatError(line_no, exc.detail + hint) from None
     return bulk.NewDocument(text=record.text, content_hash=Document.hash_text(record.text), meta=record.meta,
-                            tokens=record.tokens, spans=spans if record.annotated else None, relations=relations)
+                            tokens=record.tokens, spans=record.spans if record.annotated else None,
+                            relations=record.relations)
 
 
 def _drop_duplicates(project, batch, counts):

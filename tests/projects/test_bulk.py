@@ -4,6 +4,7 @@ rows do not give get their fields' defaults, and a model run's suggestions repla
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import pytest
 from django.db import connection, models
@@ -15,7 +16,6 @@ from projects.actions.projects import do_create_project
 from projects.actions.suggestions import do_replace_suggestions
 from projects.bulk import FIELDS, CopyDocumentWriter, DocumentWriter, NewDocument
 from projects.models import Annotation, Assignment, Document, GoldRevision, Label, Project, Relation, Span, Suggestion
-from projects.spans import RelationIn, SpanIn
 
 pytestmark = pytest.mark.django_db
 
@@ -30,22 +30,34 @@ def news_project(admin, name: str) -> Project:
     return project
 
 
+class NewSpan(NamedTuple):
+    start: int
+    end: int
+    label: str
+
+
+class NewRelation(NamedTuple):
+    head: int
+    tail: int
+    label: str
+
+
 def new_document(text: str, *, spans=None, relations=(), meta=None, tokens=None) -> NewDocument:
-    """A checked document; ``spans`` as ``(key, start, end, label)``, ``relations`` as ``(head, tail, label)``."""
+    """A checked document; ``spans`` as ``(start, end, label)``, ``relations`` as ``(head, tail, label)``."""
     return NewDocument(text=text, content_hash=Document.hash_text(text), meta=meta or {}, tokens=tokens,
-                       spans=None if spans is None else [SpanIn(*s) for s in spans],
-                       relations=[RelationIn(*r) for r in relations])
+                       spans=None if spans is None else [NewSpan(*s) for s in spans],
+                       relations=[NewRelation(*r) for r in relations])
 
 
 def batches() -> list[list[NewDocument]]:
     """Two batches: the first has relations (the spans' ids are taken first), the second none (left to the
     sequence); annotated documents with and without entities, and one nobody annotated."""
     return [
-        [new_document(TEXT, spans=[("0", 0, 11, "PERSON"), ("1", 20, 26, "GPE")], relations=[("0", "1", "located_in")],
+        [new_document(TEXT, spans=[(0, 11, "PERSON"), (20, 26, "GPE")], relations=[(0, 1, "located_in")],
                       meta={"n": 1, "source": "Agence 🇱🇧 é"}, tokens=b"\x01\x02\x00packed"),
          new_document("Nothing to see.", spans=[], meta={"n": 2})],
         [new_document("Not annotated at all.", meta={"n": 3}),
-         new_document("Beirut again.", spans=[("a", 0, 6, "GPE")], meta={"n": 4})],
+         new_document("Beirut again.", spans=[(0, 6, "GPE")], meta={"n": 4})],
     ]
 
 
@@ -145,6 +157,7 @@ def test_copy_and_bulk_create_store_the_same_rows(people, postgres, as_gold):
     assert [d["status"] for d in documents] == (["reviewed", "reviewed", "unlabelled", "reviewed"] if as_gold else
                                                 ["submitted", "submitted", "unlabelled", "submitted"])
     assert documents[0]["meta"] == {"n": 1, "source": "Agence 🇱🇧 é"} and documents[0]["tokens"] == b"\x01\x02\x00packed"
+    assert [s["key"] for s in copy_rows["Span"]] == ["0", "1", "0"]  # a span's index in its document
     assert copy_rows["Relation"] == [{"annotation": ("position", 0), "head": ("position", 0),
                                       "tail": ("position", 1), "label": "located_in"}]
     if as_gold:
