@@ -52,7 +52,7 @@ FIELDS = {
 }
 # The tables a DocumentWriter fills.
 DOCUMENT_TABLES = (Document, Annotation, Assignment, GoldRevision, Span, Relation)
-SUGGESTION_BATCH = 2000  # rows per INSERT of bulk_create (SQLite)
+INSERT_BATCH = 2000  # rows per INSERT of insert()'s bulk_create (SQLite)
 
 UNLABELLED = str(Document.Status.UNLABELLED)
 SUBMITTED = str(Annotation.Status.SUBMITTED)
@@ -68,7 +68,7 @@ def insert(model, rows: Iterable[tuple]) -> None:
         with connection.cursor() as cursor:
             copy_rows(cursor, model, rows, now=timezone.now(), db=connection)
     else:
-        create_rows(model, rows, batch_size=SUGGESTION_BATCH)
+        create_rows(model, rows, batch_size=INSERT_BATCH)
 
 
 def create_rows(model, rows: Iterable[tuple], *, batch_size: int | None = None) -> list:
