@@ -14,6 +14,7 @@ from django.db import connections
 from exports.records import DocumentRecord, RelationRecord, SpanRecord
 from exports.splits import split_of
 from projects.models import Annotation, GoldRevision, Label, Project, Relation, Span
+from projects.sql import column, columns, table
 
 SOURCES = ("gold", "submitted")
 IN_LIST_MAX = 500  # ids per IN (...) where there is no array parameter (SQLite)
@@ -108,17 +109,19 @@ def _adoptions(versions: dict[int, int], using: str) -> dict[int, str]:
     if not versions:
         return {}
     adopt = GoldRevision.Action.ADOPT
-    if connections[using].vendor == "postgresql":  # the pairs as two arrays, not a placeholder each
-        quote = connections[using].ops.quote_name
-        column = {name: quote(GoldRevision._meta.get_field(name).column)
-                  for name in ("document", "version", "action", "from_user")}
-        user = get_user_model()._meta
-        with connections[using].cursor() as cursor:
+    db = connections[using]
+    if db.vendor == "postgresql":  # the pairs as two arrays, not a placeholder each
+        user = get_user_model()
+
+        def revision(field):
+            return column(GoldRevision, field, "r", db)
+
+        with db.cursor() as cursor:
             cursor.execute(
-                f"SELECT r.{column['document']}, u.{quote(user.get_field('username').column)} "
-                f"FROM {quote(GoldRevision._meta.db_table)} r "
-                f"JOIN {quote(user.db_table)} u ON u.{quote(user.pk.column)} = r.{column['from_user']} "
-                f"WHERE r.{column['action']} = %s AND (r.{column['document']}, r.{column['version']}) IN "
+                f"SELECT {revision('document')}, {column(user, 'username', 'u', db)} "
+                f"FROM {table(GoldRevision, db)} r "
+                f"JOIN {table(user, db)} u ON {column(user, 'pk', 'u', db)} = {revision('from_user')} "
+                f"WHERE {revision('action')} = %s AND ({revision('document')}, {revision('version')}) IN "
                 f"(SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
                 [adopt.value, list(versions), list(versions.values())])
             return dict(cursor.fetchall())
@@ -135,15 +138,13 @@ def _by_annotation(rows) -> dict[int, list[tuple]]:
     return {annotation_id: [row[1:] for row in group] for annotation_id, group in groupby(rows, _first)}
 
 
-def _rows_of_annotations(queryset, columns: tuple[str, ...], ids: list[int], using: str) -> list[tuple]:
-    """``queryset``'s ``columns`` for the annotations ``ids``, in its order, as ``= ANY(%s)`` (PostgreSQL)."""
-    model = queryset.model
-    order = ", ".join(connections[using].ops.quote_name(model._meta.get_field(name).column)
-                      for name in queryset.query.order_by)
-    names = ", ".join(connections[using].ops.quote_name(model._meta.get_field(name).column) for name in columns)
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT {names} FROM {connections[using].ops.quote_name(model._meta.db_table)} "
-                       f"WHERE annotation_id = ANY(%s) ORDER BY {order}", [ids])
+def _rows_of_annotations(queryset, fields: tuple[str, ...], ids: list[int], using: str) -> list[tuple]:
+    """``queryset``'s ``fields`` for the annotations ``ids``, in its order, as ``= ANY(%s)`` (PostgreSQL)."""
+    model, db = queryset.model, connections[using]
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT {columns(model, fields, db=db)} FROM {table(model, db)} "
+                       f"WHERE {column(model, 'annotation', db=db)} = ANY(%s) "
+                       f"ORDER BY {columns(model, queryset.query.order_by, db=db)}", [ids])
         return cursor.fetchall()
 
 

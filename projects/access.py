@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 
 from projects.models import Document, Job, Membership, Project, Suggestion
 from projects.roles import Role
+from projects.sql import column, columns, table
 
 
 def visible_projects(user):
@@ -66,18 +67,14 @@ def access_document(user, document_id, need: Role = Role.ANNOTATOR) -> tuple[Doc
 
 @cache
 def _sql() -> dict[str, str]:
-    q = connection.ops.quote_name
-
-    def columns(model, alias):
-        return ", ".join(f"{alias}.{q(field.column)}" for field in model._meta.concrete_fields)
-
-    project, document = q(Project._meta.db_table), q(Document._meta.db_table)
-    role = (f"(SELECT m.{q('role')} FROM {q(Membership._meta.db_table)} m "
-            f"WHERE m.{q('project_id')} = p.{q('id')} AND m.{q('user_id')} = %s)")
+    project_id, document_id = column(Project, "pk", "p"), column(Document, "pk", "d")
+    role = (f"(SELECT {column(Membership, 'role', 'm')} FROM {table(Membership)} m "
+            f"WHERE {column(Membership, 'project', 'm')} = {project_id} AND {column(Membership, 'user', 'm')} = %s)")
     return {
-        "project": f"SELECT {columns(Project, 'p')}, {role} FROM {project} p WHERE p.{q('id')} = %s",
-        "document": f"SELECT {columns(Document, 'd')}, {columns(Project, 'p')}, {role} FROM {document} d "
-                    f"INNER JOIN {project} p ON p.{q('id')} = d.{q('project_id')} WHERE d.{q('id')} = %s",
+        "project": f"SELECT {columns(Project, alias='p')}, {role} FROM {table(Project)} p WHERE {project_id} = %s",
+        "document": f"SELECT {columns(Document, alias='d')}, {columns(Project, alias='p')}, {role} "
+                    f"FROM {table(Document)} d INNER JOIN {table(Project)} p ON {project_id} = "
+                    f"{column(Document, 'project', 'd')} WHERE {document_id} = %s",
     }
 
 
@@ -86,17 +83,17 @@ def _converters(model) -> list[tuple[str, object, list]]:
     """Per concrete field: its attribute name, its column expression and the ORM's converters for it."""
     out = []
     for field in model._meta.concrete_fields:
-        column = field.get_col(model._meta.db_table)
-        out.append((field.attname, column,
-                    connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+        col = field.get_col(model._meta.db_table)
+        out.append((field.attname, col,
+                    connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
     return out
 
 
 def _load(model, row):
     names, values = [], []
-    for (name, column, converters), value in zip(_converters(model), row, strict=False):
+    for (name, col, converters), value in zip(_converters(model), row, strict=False):
         for converter in converters:
-            value = converter(value, column, connection)
+            value = converter(value, col, connection)
         names.append(name)
         values.append(value)
     return model.from_db(connection.alias, names, values)

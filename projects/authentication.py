@@ -11,18 +11,19 @@ from __future__ import annotations
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from projects.sql import column, table
+
 
 @cache
 def _sql() -> str:
-    q = connection.ops.quote_name
-    user = get_user_model()._meta.db_table
-    return (f"SELECT u.*, t.{q('created')} AS token_created FROM {q(user)} u "
-            f"INNER JOIN {q(Token._meta.db_table)} t ON t.{q('user_id')} = u.{q('id')} WHERE t.{q('key')} = %s")
+    user = get_user_model()
+    return (f"SELECT u.*, {column(Token, 'created', 't')} AS token_created FROM {table(user)} u "
+            f"INNER JOIN {table(Token)} t ON {column(Token, 'user', 't')} = {column(user, 'pk', 'u')} "
+            f"WHERE {column(Token, 'key', 't')} = %s")
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

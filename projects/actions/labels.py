@@ -3,11 +3,12 @@ from __future__ import annotations
 import colorsys
 import re
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from projects.errors import Conflict, InvalidInput
 from projects.models import Label, Project
 from projects.shortcuts import RESERVED_SHORTCUTS, describe_reserved
+from projects.sql import column, table
 
 # Distinct, readable highlight colours; after these, hues by the golden angle.
 PALETTE = [
@@ -124,7 +125,7 @@ def labels_by_name(project: Project) -> tuple[dict[str, Label], dict[str, Label]
     Every annotation save reads this: as ``raw`` SQL it costs a third of the ORM's compile.
     """
     entity, relation = {}, {}
-    table = connection.ops.quote_name(Label._meta.db_table)
-    for label in Label.objects.raw(f"SELECT * FROM {table} WHERE project_id = %s", [project.pk]):
+    query = f"SELECT * FROM {table(Label)} WHERE {column(Label, 'project')} = %s"
+    for label in Label.objects.raw(query, [project.pk]):
         (entity if label.kind == Label.Kind.ENTITY else relation)[label.name] = label
     return entity, relation

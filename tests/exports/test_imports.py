@@ -11,10 +11,10 @@ import tracemalloc
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.utils import timezone
 
-from exports.imports import _CopyWriter, _defaults, import_records, read_records
+from exports.imports import import_records, read_records
 from projects import token_columns
+from projects.bulk import CopyDocumentWriter
 from projects.models import Annotation, Document, Job, Label, Relation, Span
 from projects.tokens import BulkTokenizer, Tokens, blank_pipeline, tokenize
 
@@ -466,7 +466,7 @@ def test_bad_line_after_batches_written_to_postgresql_rolls_all_back(project, po
     settings.IMPORT_BATCH_SIZE = 3
     before = {d.pk: (d.text, d.meta, d.status) for d in Document.objects.filter(project=project)}
     seen_inside = []  # the project's documents and spans as the import's own transaction sees them, batch by batch
-    write = _CopyWriter._write
+    write = CopyDocumentWriter.store
 
     def counting_write(self, *args, **kwargs):
         write(self, *args, **kwargs)
@@ -475,7 +475,7 @@ def test_bad_line_after_batches_written_to_postgresql_rolls_all_back(project, po
             self.pg.execute("SELECT count(*) FROM projects_span").fetchone()[0],
         ))
 
-    monkeypatch.setattr(_CopyWriter, "_write", counting_write)
+    monkeypatch.setattr(CopyDocumentWriter, "store", counting_write)
     upload = SimpleUploadedFile("bad.jsonl", many_good_lines_then_a_bad_one(10).encode())
     job = do_start_import(project, upload, fmt="jsonl", create_labels=False, skip_duplicates=True,
                           acting_user=people["admin"])  # the eager task runs once the job row commits
@@ -614,7 +614,7 @@ def test_a_redelivered_import_task_does_not_import_twice(project, import_file):
 def test_database_error_while_writing_a_batch_fails_the_job_and_keeps_nothing(project, postgres, people, settings,
                                                                                monkeypatch):
     settings.IMPORT_BATCH_SIZE = 3
-    write = _CopyWriter._write
+    write = CopyDocumentWriter.store
     calls = []
 
     def failing_write(self, *args, **kwargs):
@@ -623,7 +623,7 @@ def test_database_error_while_writing_a_batch_fails_the_job_and_keeps_nothing(pr
             self.pg.execute("SELECT 1/0")
         write(self, *args, **kwargs)
 
-    monkeypatch.setattr(_CopyWriter, "_write", failing_write)
+    monkeypatch.setattr(CopyDocumentWriter, "store", failing_write)
     job = start_text_import(project, people, 10)
     assert job.status == Job.Status.FAILED
     assert job.error == "the import failed with an internal error; nothing from this file was imported"
@@ -716,44 +716,6 @@ def test_tokens_stored_by_the_import_are_those_of_the_project_tokenizer(language
                 expected = tokenize(text, language)
                 assert (got.starts, got.ends, got.spaces, got.span_starts, got.span_ends) == (
                     expected.starts, expected.ends, expected.spaces, expected.span_starts, expected.span_ends), text
-
-
-COPIED = ((Document, _CopyWriter.DOCUMENT_FIELDS), (Annotation, _CopyWriter.ANNOTATION_FIELDS),
-          (Span, _CopyWriter.SPAN_FIELDS), (Relation, _CopyWriter.RELATION_FIELDS))
-
-
-def test_copy_writer_has_a_value_for_every_column():
-    """Columns the COPY rows do not give come from field defaults; a field without one must be given."""
-    for model, fields in COPIED:
-        _defaults(model, fields, timezone.now(), connection)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_copied_rows_get_the_same_defaults_as_the_orm_gives(project, postgres, people):
-    from exports.actions import do_start_import
-
-    text = "Omar Haddad flew to Beirut."
-    content = jsonl({"text": text, "spans": [span(text, "Omar Haddad", "PERSON"), span(text, "Beirut", "GPE")],
-                     "relations": [{"head": 0, "tail": 1, "label": "located_in"}]})
-    job = do_start_import(project, SimpleUploadedFile("one.jsonl", content.encode()), fmt="jsonl",
-                          create_labels=False, skip_duplicates=True, acting_user=people["admin"])
-    job.refresh_from_db()
-    assert job.status == Job.Status.SUCCEEDED, job.error
-    [document] = imported(project)
-    annotation = Annotation.objects.get(document=document)
-    rows = {Document: document, Annotation: annotation, Span: Span.objects.filter(annotation=annotation).first(),
-            Relation: Relation.objects.get(annotation=annotation)}
-    for model, fields in COPIED:
-        fresh = model()
-        for field in model._meta.concrete_fields:
-            if field.name in fields or field.primary_key:
-                continue
-            stored = getattr(rows[model], field.attname)
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                assert stored is not None, f"{model.__name__}.{field.name}"
-            else:
-                assert stored == getattr(fresh, field.attname), f"{model.__name__}.{field.name}"
-    assert (annotation.is_gold, annotation.version, annotation.status) == (False, 1, "submitted")
 
 
 # ------------------------------------------------------------------------------------------ memory

@@ -1,0 +1,361 @@
+"""The fast path of projects' actions: bulk writes of documents with their annotations, and of suggestions.
+
+The one module that writes projects' tables with raw SQL. Imports hand it checked
+documents (``DocumentWriter``), pre-labelling its suggestions (through
+``projects.actions.suggestions.do_replace_suggestions``); nothing else writes
+these tables in bulk.
+
+``FIELDS`` lists, once per model, the fields each row gives, in order; every
+other column gets its field's default as ``bulk_create`` fills it (``defaults``),
+so a field added to these models with a default needs nothing here, and one
+without a default stops the write with a TypeError. Both paths store the same
+rows from the same tuples:
+
+- on PostgreSQL, ``COPY``, several times faster than INSERT, with ids taken from
+  the tables' sequences first so that annotations, spans and relations can point
+  at rows not yet sent; ``CopyDocumentWriter`` sends each batch on a thread of
+  its own while its caller checks the next;
+- elsewhere, ``bulk_create``.
+
+Everything happens in the caller's transaction: a batch that fails leaves the
+caller to roll back the whole of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import JSONField
+from django.utils import timezone
+
+from projects.models import Annotation, Assignment, Document, GoldRevision, Label, Project, Relation, Span, Suggestion
+from projects.sql import columns, table
+
+logger = logging.getLogger(__name__)
+
+# The fields a row gives, in this order, on both paths (the primary key apart: see copy_rows).
+FIELDS = {
+    Document: ("project", "text", "meta", "content_hash", "tokens", "status", "assignee_count"),
+    Annotation: ("document", "annotator", "status", "is_gold"),
+    Assignment: ("project", "document", "annotator", "submitted_at"),
+    GoldRevision: ("document", "version", "editor", "action", "spans", "relations", "added", "removed"),
+    Span: ("annotation", "key", "start", "end", "label"),
+    Relation: ("annotation", "head", "tail", "label"),
+    Suggestion: ("document", "start", "end", "label", "model", "model_version"),
+}
+# The tables a DocumentWriter fills.
+DOCUMENT_TABLES = (Document, Annotation, Assignment, GoldRevision, Span, Relation)
+INSERT_BATCH = 2000  # rows per INSERT of insert()'s bulk_create (SQLite)
+
+UNLABELLED = str(Document.Status.UNLABELLED)
+SUBMITTED = str(Annotation.Status.SUBMITTED)
+IMPORTED = str(GoldRevision.Action.IMPORT)
+
+
+# ------------------------------------------------------------------------------ rows in, either way
+
+def insert(model, rows: Iterable[tuple]) -> None:
+    """Store ``rows`` (values of ``FIELDS[model]``, in order) in ``model``'s table, in the caller's transaction:
+    ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere. Other columns get their defaults; ids their sequence."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            copy_rows(cursor, model, rows, now=timezone.now(), db=connection)
+    else:
+        create_rows(model, rows, batch_size=INSERT_BATCH)
+
+
+def create_rows(model, rows: Iterable[tuple], *, batch_size: int | None = None) -> list:
+    """``bulk_create`` of ``rows`` (values of ``FIELDS[model]``); the new instances, with their ids."""
+    names = [model._meta.get_field(name).attname for name in FIELDS[model]]
+    return model.objects.bulk_create((model(**dict(zip(names, row, strict=True))) for row in rows),
+                                     batch_size=batch_size)
+
+
+def copy_rows(cursor, model, rows: Iterable[tuple], *, now, db, ids: Sequence[int] | None = None) -> None:
+    """``COPY`` ``rows`` (values of ``FIELDS[model]``) into ``model``'s table through ``cursor`` (psycopg's, or
+    Django's); with ``ids``, row i gets id ``ids[i]``, else its sequence's next. JSON values are encoded here,
+    and columns the rows do not give get ``defaults(model, ..., now, db)``."""
+    fields = FIELDS[model]
+    rest = defaults(model, fields, now, db)
+    given = (("pk",) if ids is not None else ()) + fields
+    tail = tuple(value for _, value in rest)
+    statement = (f"COPY {table(model, db)} ({columns(model, given + tuple(name for name, _ in rest), db=db)}) "
+                 "FROM STDIN")
+    json_at = [i for i, name in enumerate(given) if name != "pk" and isinstance(model._meta.get_field(name), JSONField)]
+    if ids is not None or json_at or tail:
+        rows = _prepared(rows, ids, json_at, tail)
+    with cursor.copy(statement) as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+
+
+def _prepared(rows: Iterable[tuple], ids: Sequence[int] | None, json_at: list[int], tail: tuple) -> Iterator:
+    """``rows`` as ``COPY`` takes them: after their id (when given), JSON encoded, followed by ``tail``."""
+    if ids is not None:
+        rows = ((pk, *row) for pk, row in zip(ids, rows, strict=True))
+    if not json_at:
+        yield from (row + tail for row in rows) if tail else rows
+        return
+    for row in rows:
+        row = list(row)
+        for i in json_at:
+            row[i] = _dumps(row[i])
+        row.extend(tail)
+        yield row
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def defaults(model, given: Sequence[str], now, db) -> list[tuple[str, object]]:
+    """(field name, value) for the concrete fields of ``model`` not in ``given``, as ``bulk_create`` fills them.
+
+    The primary key is left out (its sequence gives it); ``auto_now``/``auto_now_add`` fields get ``now``.
+    A field with no default that may not be null is a TypeError: the rows must give it.
+    """
+    out = []
+    for f in model._meta.concrete_fields:
+        if f.name in given or f.primary_key:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value = now
+        elif f.has_default():
+            value = f.get_db_prep_save(f.get_default(), db)
+        elif f.null:
+            value = None
+        else:
+            raise TypeError(f"{model.__name__}.{f.name} has no default: the bulk write must give it a value")
+        out.append((f.name, value))
+    return out
+
+
+def next_ids(cursor, model, count: int) -> list[int]:
+    """``count`` fresh ids from the table's sequence, ascending, so rows keep their order (PostgreSQL)."""
+    if not count:
+        return []
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                   [model._meta.db_table, model._meta.pk.column, count])
+    return sorted(row[0] for row in cursor.fetchall())
+
+
+def analyze(models: Iterable = DOCUMENT_TABLES) -> None:
+    """Refresh PostgreSQL's statistics of these tables (elsewhere, nothing).
+
+    Autovacuum would, but only later: until then the planner takes a project of
+    100,000 new documents for a few hundred rows and picks nested loops and
+    disk sorts (an export's queries took twice as long).
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(table(model) for model in models))
+
+
+# ------------------------------------------------------------------------------ documents with annotations
+
+class NewSpan(Protocol):
+    """A span of a NewDocument: code point offsets, end exclusive, and an entity label's name."""
+
+    start: int
+    end: int
+    label: str
+
+
+class NewRelation(Protocol):
+    """A relation of a NewDocument: ``head`` and ``tail`` index its spans; a relation label's name."""
+
+    head: int
+    tail: int
+    label: str
+
+
+@dataclass(slots=True)
+class NewDocument:
+    """A checked document to store.
+
+    ``content_hash`` is ``Document.hash_text(text)``; ``tokens`` are packed
+    (``projects.token_columns``). ``spans`` are its annotation's, already
+    checked (``projects.spans``), each stored with its index as its key (the
+    API's span ``id``): an empty sequence is an annotation with no entity, None
+    no annotation at all (the document is stored unlabelled). Any objects with
+    the attributes of ``NewSpan`` and ``NewRelation`` will do, such as a file's
+    records: referred to rather than copied, a batch of 2,000 documents does not
+    leave 12,000 more objects for the garbage collector (an import ran 10%
+    slower with copies).
+    """
+
+    text: str
+    content_hash: str
+    meta: dict = field(default_factory=dict)
+    tokens: bytes | None = None
+    spans: Sequence[NewSpan] | None = None
+    relations: Sequence[NewRelation] = ()
+
+
+def document_writer(project: Project, *, acting_user, as_gold: bool = False) -> DocumentWriter:
+    """The fastest writer of this database: ``CopyDocumentWriter`` on PostgreSQL, else ``DocumentWriter``."""
+    writer_class = CopyDocumentWriter if connection.vendor == "postgresql" else DocumentWriter
+    return writer_class(project, acting_user=acting_user, as_gold=as_gold)
+
+
+class DocumentWriter:
+    """Stores documents in batches, each annotated one with ``acting_user``'s annotation; ``bulk_create``.
+
+    ::
+
+        with document_writer(project, acting_user=user) as writer:
+            writer.write(documents, entity_labels, relation_labels)  # perhaps still running when it returns
+            writer.wait()  # before reading what it wrote, or changing a savepoint around it
+        writer.counts  # {"documents": ..., "annotations": ..., "spans": ..., "relations": ...}
+
+    An annotation is the acting user's submitted one, which takes one of the
+    document's k places (an ``Assignment``); with ``as_gold`` it is the
+    document's reviewed gold, with its first ``GoldRevision`` (action
+    ``import``), and takes none. Everything is written in the caller's
+    transaction.
+    """
+
+    def __init__(self, project: Project, *, acting_user, as_gold: bool = False):
+        self.project = project
+        self.user_id = acting_user.pk if acting_user is not None else None
+        self.as_gold = as_gold
+        if as_gold:
+            self.annotated_status = str(Document.Status.REVIEWED)
+        else:
+            self.annotated_status = str(Document.Status.SUBMITTED if project.annotators_per_document <= 1
+                                        else Document.Status.IN_PROGRESS)
+        self.counts = {"documents": 0, "annotations": 0, "spans": 0, "relations": 0}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, documents: Sequence[NewDocument], entity_labels: Mapping[str, Label],
+              relation_labels: Mapping[str, Label]) -> None:
+        """Store one batch (perhaps in the background: ``wait`` for it); labels by name."""
+        self.store(documents, entity_labels, relation_labels)
+
+    def wait(self) -> None:
+        """Return once every batch given to ``write`` is in the database, or raise what stopped it."""
+
+    def store(self, documents: Sequence[NewDocument], entity_labels: Mapping[str, Label],
+              relation_labels: Mapping[str, Label]) -> None:
+        """Store one batch now, on this thread."""
+        now = timezone.now()
+        annotated = [d for d in documents if d.spans is not None]
+        span_count = sum(len(d.spans) for d in annotated)
+        relation_count = sum(len(d.relations) for d in annotated)
+        document_ids = self._insert(Document, self._document_rows(documents), len(documents), now, ids=True)
+        annotated_ids = [pk for d, pk in zip(documents, document_ids) if d.spans is not None]
+        user_id, project_id = self.user_id, self.project.pk
+        annotation_ids = self._insert(Annotation, ((pk, user_id, SUBMITTED, self.as_gold) for pk in annotated_ids),
+                                      len(annotated), now, ids=True)
+        if self.as_gold:
+            self._insert(GoldRevision, (self._gold_revision_row(pk, d) for pk, d in zip(annotated_ids, annotated)),
+                         len(annotated), now)
+        else:
+            self._insert(Assignment, ((project_id, pk, user_id, now) for pk in annotated_ids), len(annotated), now)
+        span_ids = self._insert(
+            Span, ((annotation_id, str(i), s.start, s.end, entity_labels[s.label].pk)
+                   for annotation_id, d in zip(annotation_ids, annotated) for i, s in enumerate(d.spans)),
+            span_count, now, ids=relation_count > 0)
+        if relation_count:
+            self._insert(Relation, self._relation_rows(annotation_ids, annotated, span_ids, relation_labels),
+                         relation_count, now)
+        self.counts["documents"] += len(documents)
+        self.counts["annotations"] += len(annotated)
+        self.counts["spans"] += span_count
+        self.counts["relations"] += relation_count
+
+    def _insert(self, model, rows: Iterator[tuple], count: int, now, *, ids: bool = False) -> list[int]:
+        """Store ``count`` rows of ``model``; their ids, in order, when ``ids``."""
+        if not count:
+            return []
+        created = create_rows(model, rows, batch_size=5000)
+        return [obj.pk for obj in created] if ids else []
+
+    def _document_rows(self, documents: Sequence[NewDocument]) -> Iterator[tuple]:
+        project_id, annotated_status, as_gold = self.project.pk, self.annotated_status, self.as_gold
+        for d in documents:
+            annotated = d.spans is not None
+            yield (project_id, d.text, d.meta, d.content_hash, d.tokens,
+                   annotated_status if annotated else UNLABELLED, int(annotated and not as_gold))
+
+    def _gold_revision_row(self, document_id: int, d: NewDocument) -> tuple:
+        """The first GoldRevision of gold imported as ``d``, as ``projects.actions.gold`` records a save."""
+        spans = sorted(({"id": i, "start": s.start, "end": s.end, "label": s.label} for i, s in enumerate(d.spans)),
+                       key=lambda s: (s["start"], s["end"]))  # a span's id: its key "i" as the API renders it
+        relations = [{"head": r.head, "tail": r.tail, "label": r.label} for r in d.relations]
+        added = [list(s) for s in sorted({(s.start, s.end, s.label) for s in d.spans})]
+        return (document_id, 1, self.user_id, IMPORTED, spans, relations, added, [])
+
+    @staticmethod
+    def _relation_rows(annotation_ids, annotated, span_ids, relation_labels) -> Iterator[tuple]:
+        next_span = iter(span_ids)  # in the order the spans were written
+        for annotation_id, d in zip(annotation_ids, annotated):
+            ids = [next(next_span) for _ in d.spans]
+            for r in d.relations:
+                yield (annotation_id, ids[r.head], ids[r.tail], relation_labels[r.label].pk)
+
+
+class CopyDocumentWriter(DocumentWriter):
+    """PostgreSQL ``COPY``, several times faster than ``bulk_create``, on a thread of its own.
+
+    While this thread sends a batch, the caller's thread checks the next one
+    (tokenizes it, for an import), so PostgreSQL's work (inserts, indexes,
+    foreign key checks) runs on another core instead of after the caller's.
+    Both threads use the one connection and transaction (psycopg serialises
+    them); the caller waits for a batch before it looks for duplicates of it,
+    and for the last before it commits. Foreign keys are checked as each
+    ``COPY`` ends rather than all at the commit, which would otherwise take
+    seconds for a large file with nothing to overlap it.
+    """
+
+    def __enter__(self):
+        connection.ensure_connection()
+        self.db = connections[DEFAULT_DB_ALIAS]  # Django's wrapper; the writer thread only borrows its quoting
+        self.pg = connection.connection  # psycopg's own connection: thread-safe, unlike Django's wrapper
+        self.pending = None
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-copy")
+        self.pg.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        return self
+
+    def write(self, documents, entity_labels, relation_labels) -> None:
+        self.wait()
+        self.pending = self.thread.submit(self.store, documents, entity_labels, relation_labels)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.wait()
+                self.pg.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django expects for the rest of the transaction
+            elif self.pending is not None:
+                wait_for_futures([self.pending])  # stop using the connection before it rolls back
+                if self.pending.exception() is not None:  # the first failure, which the one raised may follow from
+                    logger.error("writing a batch of documents failed", exc_info=self.pending.exception())
+        finally:
+            self.thread.shutdown()
+
+    def _insert(self, model, rows, count, now, *, ids=False) -> list[int]:
+        if not count:
+            return []
+        with self.pg.cursor() as cursor:
+            pks = next_ids(cursor, model, count) if ids else None
+            copy_rows(cursor, model, rows, now=now, db=self.db, ids=pks)
+        return pks or []
