@@ -22,13 +22,12 @@ from itertools import islice
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import reset_queries, transaction
-from django.utils import timezone
 
 from exports.errors import InvalidFile
 from exports.formats import FORMATS
 from exports.records import DocumentRecord, FormatError
 from projects import bulk
-from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
+from projects.actions.jobs import JobCancelled, is_cancelled, report_progress, succeed_running_job
 from projects.actions.labels import do_create_missing_labels, labels_by_name
 from projects.errors import InvalidInput
 from projects.models import Document, Job, Label, Project
@@ -224,7 +223,7 @@ def run_import(job: Job) -> dict:
     """The body of an import job: open the stored upload, import it, and mark the job succeeded.
 
     The job turns succeeded in the import's own transaction, so the row and
-    the documents commit together (see ``_record_success``). A bad file raises
+    the documents commit together (see ``projects.actions.jobs.succeed_running_job``). A bad file raises
     InvalidFile naming its line; nothing from it is kept then.
     """
     from django.core.files.storage import default_storage
@@ -247,7 +246,7 @@ def run_import(job: Job) -> dict:
                     job=job,
                 )
                 report_progress(job, total if total is not None else job.progress_done)
-                _record_success(job, result)
+                succeed_running_job(job, result)
         except FormatError as exc:
             raise InvalidFile(f"{exc} - nothing from this file was imported",
                               extra={"line": exc.line} if exc.line else None) from None
@@ -259,21 +258,3 @@ def run_import(job: Job) -> dict:
 def analyze_imported_tables() -> None:
     """Refresh PostgreSQL's statistics of the tables an import fills (``projects.bulk.analyze``)."""
     bulk.analyze(bulk.DOCUMENT_TABLES)
-
-
-def _record_success(job: Job, result: dict) -> None:
-    """Mark the job succeeded inside the import's transaction; a job no longer running rolls the import back.
-
-    Committing status and documents together closes the window (seconds, for
-    a large file: the commit checks every foreign key) in which a cancel
-    could mark the job cancelled while its documents were being kept: a
-    cancel that came first makes this raise JobCancelled, and one that comes
-    after waits for the commit and finds the job finished. A second delivery
-    of the same task running alongside rolls back the same way.
-    """
-    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-        status=Job.Status.SUCCEEDED, result=result, progress_done=job.progress_done,
-        progress_total=job.progress_total, finished_at=timezone.now(), error="",
-    )
-    if not updated:
-        raise JobCancelled()

@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from pipelines import conf
 from pipelines.errors import INVALID_LABEL_MAP, MODEL_CHANGED, PipelineError
 from pipelines.loading import check_has_ner, load_pipeline
 from pipelines.models import JobChunk
 from pipelines.registry import Source, label_map_of, resolve_model
-from projects.actions.jobs import finish_job, is_cancelled
+from projects.actions.jobs import add_job_progress, finish_job, is_cancelled, record_job_plan
 from projects.actions.suggestions import do_replace_suggestions
 from projects.models import Document, Job, Label, Project
 from projects.token_columns import doc_of, file_columns
@@ -223,9 +222,7 @@ def plan_prelabel(job: Job) -> list[int]:
         chunks = [[ids[i], ids[min(i + size, len(ids)) - 1], len(ids[i:i + size])] for i in range(0, len(ids), size)]
         plan = {"model": info.name, "model_version": info.version, "source": info.source, "chunks": chunks,
                 "documents": len(ids)}
-        job.params = {**job.params, "plan": plan}
-        job.progress_total = len(ids)
-        Job.objects.filter(pk=job.pk).update(params=job.params, progress_total=len(ids))
+        record_job_plan(job, {**job.params, "plan": plan}, len(ids))
     done = set(JobChunk.objects.filter(job=job).values_list("index", flat=True))
     return [i for i in range(len(plan["chunks"])) if i not in done]
 
@@ -267,7 +264,7 @@ def run_prelabel_chunk(job_id: int, index: int) -> str:
                 # First, so a concurrent copy of this chunk waits here and then fails on the unique key.
                 chunk = JobChunk.objects.create(job=job, index=index, documents=planned, stats=stats.as_dict())
                 do_replace_suggestions([item[0] for item in items], rows, model=info.name, version=info.version)
-                Job.objects.filter(pk=job.pk).update(progress_done=F("progress_done") + planned)
+                add_job_progress(job, planned)
                 chunk.stats["seconds"] = {"predict": round(predicted - started, 3),
                                           "write": round(time.perf_counter() - predicted, 3)}
                 chunk.stats["worker"] = WORKER

@@ -6,7 +6,6 @@ from django.contrib.auth import authenticate
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -22,6 +21,7 @@ from projects.actions import labels as label_actions
 from projects.actions import members as member_actions
 from projects.actions import projects as project_actions
 from projects.actions import suggestions as suggestion_actions
+from projects.actions.accounts import do_issue_token
 from projects.models import Document, Label, Membership, Project
 from projects.roles import Role
 from projects.serializers import (
@@ -64,8 +64,7 @@ class AuthTokenView(APIView):
                             password=data.validated_data["password"])
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": do_issue_token(user)})
 
 
 # Projects ---------------------------------------------------------------------------------------

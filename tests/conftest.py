@@ -45,6 +45,9 @@ def celery_worker(transactional_db):
     broker = os.environ.get("CELERY_BROKER_URL", "")
     require(broker.startswith("redis://"), "Redis broker (CELERY_BROKER_URL=redis://...)")
     celery_app.conf.task_always_eager = False
+    # Messages an earlier run left on the broker (a killed worker's, say) name job ids that this
+    # run's fresh test database gives to other jobs: drop them before a worker can take them.
+    celery_app.control.purge()
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
             yield worker

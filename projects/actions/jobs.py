@@ -15,6 +15,7 @@ import logging
 from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -117,6 +118,36 @@ def finish_job(job: Job, result: dict) -> None:
         progress_total=job.progress_total, finished_at=timezone.now(), error="",
     )
     cache.delete(_progress_key(job.pk))
+
+
+def succeed_running_job(job: Job, result: dict) -> None:
+    """Mark a job succeeded inside the caller's transaction, so its row and its work commit together;
+    JobCancelled (the caller's transaction rolls back) when it is no longer running.
+
+    An import does this: committing the status and the documents together closes
+    the window (seconds, for a large file: the commit checks every foreign key)
+    in which a cancel could mark the job cancelled while its documents were
+    being kept. A cancel that came first makes this raise; one that comes after
+    waits for the commit and finds the job finished. A second delivery of the
+    same task running alongside rolls back the same way.
+    """
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.SUCCEEDED, result=result, progress_done=job.progress_done,
+        progress_total=job.progress_total, finished_at=timezone.now(), error="",
+    )
+    if not updated:
+        raise JobCancelled()
+
+
+def record_job_plan(job: Job, params: dict, total: int) -> None:
+    """Keep how a job cut its work (pre-labelling's chunks) and how much there is, on its row."""
+    job.params, job.progress_total = params, total
+    Job.objects.filter(pk=job.pk).update(params=params, progress_total=total)
+
+
+def add_job_progress(job: Job, done: int) -> None:
+    """``done`` more units of a job whose parts run apart (pre-labelling's chunks), counted in the database."""
+    Job.objects.filter(pk=job.pk).update(progress_done=F("progress_done") + done)
 
 
 def fail_job(job: Job, error: str, result: dict | None = None) -> None:

@@ -544,13 +544,13 @@ def test_job_cancelled_while_running_keeps_nothing(project, postgres, people, se
 
         monkeypatch.setattr(exports.imports, "report_progress", reporting)
     else:  # every batch has passed its cancel check; the cancel lands just before the commit
-        record_success = exports.imports._record_success
+        record_success = exports.imports.succeed_running_job
 
         def cancel_first(job, result):
             outcome.update(cancel_from_another_connection(job.pk)[1])
             record_success(job, result)
 
-        monkeypatch.setattr(exports.imports, "_record_success", cancel_first)
+        monkeypatch.setattr(exports.imports, "succeed_running_job", cancel_first)
     job = start_text_import(project, people, 10)
     assert outcome == {"status": "cancelled"}
     assert job.status == Job.Status.CANCELLED
@@ -563,7 +563,7 @@ def test_cancel_arriving_while_a_finished_import_commits_finds_it_succeeded(proj
                                                                           monkeypatch):
     import exports.imports
 
-    record_success = exports.imports._record_success
+    record_success = exports.imports.succeed_running_job
     cancels = []
 
     def then_cancel(job, result):
@@ -571,7 +571,7 @@ def test_cancel_arriving_while_a_finished_import_commits_finds_it_succeeded(proj
         cancels.append(cancel_from_another_connection(job.pk, wait=False))
         time.sleep(0.3)  # the cancel now waits on the job row until this transaction commits
 
-    monkeypatch.setattr(exports.imports, "_record_success", then_cancel)
+    monkeypatch.setattr(exports.imports, "succeed_running_job", then_cancel)
     job = start_text_import(project, people, 5)
     [(thread, outcome)] = cancels
     thread.join(10)
