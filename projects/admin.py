@@ -60,6 +60,11 @@ class ActionAdmin(admin.ModelAdmin):
             self.message_user(request, f"Nothing was deleted: {exc.detail}", level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def delete_queryset(self, request, queryset):
+        """The changelist's bulk delete: each row through ``delete_model`` (the owner's action)."""
+        for obj in queryset:
+            self.delete_model(request, obj)
+
     def get_deleted_objects(self, objs, request):
         """What goes with the row is the action's to decide (a document takes its annotations), so
         rows that are read-only here do not make the deletion need a permission to delete them."""
@@ -238,10 +243,6 @@ class ProjectAdmin(ActionAdmin):
     def delete_model(self, request, obj):
         do_delete_project(obj, acting_user=request.user)
 
-    def delete_queryset(self, request, queryset):
-        for project in queryset:
-            do_delete_project(project, acting_user=request.user)
-
 
 @admin.register(Membership)
 class MembershipAdmin(ActionAdmin):
@@ -261,10 +262,6 @@ class MembershipAdmin(ActionAdmin):
 
     def delete_model(self, request, obj):
         do_remove_member(obj, acting_user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for membership in queryset:
-            do_remove_member(membership, acting_user=request.user)
 
 
 @admin.register(Label)
@@ -288,10 +285,6 @@ class LabelAdmin(ActionAdmin):
 
     def delete_model(self, request, obj):
         do_delete_label(obj, acting_user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for label in queryset:
-            do_delete_label(label, acting_user=request.user)
 
 
 class AssignmentInline(admin.TabularInline):
