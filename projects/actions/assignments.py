@@ -32,9 +32,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from projects.actions.reopenings import do_reopen_document, locked_documents
 from projects.errors import Conflict, InvalidInput
 from projects.models import Annotation, Assignment, Document, Membership, Project
 
@@ -49,8 +50,10 @@ def assignment_timeout() -> timedelta:
 def do_take_next_document(project: Project, user, skip: Collection[int] = ()) -> Document | None:
     """The next document for ``user``, who then holds it; None when nothing is left for them.
 
-    First their own unsubmitted documents (their deadline moves on), then a
-    free slot in the pool. Documents in ``skip`` (left for later) are passed over.
+    First what an admin assigned them and they have not submitted, whatever the
+    document's status (a submitted one gets their own annotation too); then
+    their own unsubmitted documents from the queue (their deadline moves on);
+    then a free slot in the pool. Documents in ``skip`` (left for later) are passed over.
     """
     skip = list(skip)
     document = _resume(project, user, skip)
@@ -60,11 +63,13 @@ def do_take_next_document(project: Project, user, skip: Collection[int] = ()) ->
 
 
 def _resume(project: Project, user, skip: list[int]) -> Document | None:
-    held = Assignment.objects.filter(project=project, annotator=user, submitted_at__isnull=True,
-                                     document__status__in=Document.OPEN)
+    mine = Assignment.objects.filter(project=project, annotator=user, submitted_at__isnull=True)
     if skip:  # (an empty NOT IN still costs the ORM a compile on every /next/)
-        held = held.exclude(document_id__in=skip)
-    held = held.order_by("document_id").values_list("pk", "document_id", "expires_at").first()
+        mine = mine.exclude(document_id__in=skip)
+    # An admin's assignment first, whatever the document's status; then the queue's, of open documents.
+    held = (mine.filter(Q(expires_at__isnull=True) | Q(document__status__in=Document.OPEN))
+            .order_by(F("expires_at").asc(nulls_first=True), "document_id")
+            .values_list("pk", "document_id", "expires_at").first())
     if held is None:
         return None
     pk, document_id, expires_at = held
@@ -221,6 +226,11 @@ def do_assign_documents(project: Project, document_ids: Sequence[int], *, acting
         delta.update({pk: -1 for pk in document_ids})
     made = []
     if target is not None:
+        # A reviewed document handed to someone is reopened for them (recorded), so they can annotate it;
+        # their change brings it back to the review queue.
+        locked = locked_documents(document_ids)
+        for pk in locked:
+            do_reopen_document(documents[pk], acting_user=acting_user)
         existing = [holders.get(pk, {}).get(target.pk) for pk in document_ids]
         keep = [a for a in existing if a is not None]
         Assignment.objects.filter(pk__in=[a.pk for a in keep]).update(assigned_by=acting_user, expires_at=None)

@@ -11,6 +11,7 @@ or adoption closes it, and the document is locked again.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from projects.errors import Conflict
 from projects.models import Annotation, Document, Reopening
@@ -37,3 +38,11 @@ def do_reopen_document(document: Document, *, acting_user) -> Reopening:
                        code="already_reopened")
     return Reopening.objects.create(document_id=document.pk, reopened_by=acting_user)
 
+
+
+def locked_documents(document_ids) -> list[int]:
+    """Which of these documents are locked (``projects.selectors.is_locked``, set-based): reviewed, and
+    no open reopening."""
+    return sorted(Document.objects.filter(pk__in=list(document_ids), status=Document.Status.REVIEWED)
+                  .exclude(Exists(Reopening.objects.filter(document=OuterRef("pk"), closed_at__isnull=True)))
+                  .values_list("pk", flat=True))

@@ -208,3 +208,53 @@ def test_admin_assigns_documents_with_the_django_admin_action(project, people, c
     client.post("/admin/projects/assignment/", {"action": "withdraw", "_selected_action": chosen}, follow=True)
     assert Assignment.objects.count() == 0
     assert_counts_match_rows(project)
+
+
+def test_an_explicit_assignment_of_a_submitted_document_comes_first_in_the_assignees_queue(
+        project, people, client_for, doc):
+    admin, ann, ann2 = (client_for(people[n]) for n in ("admin", "annotator", "annotator2"))
+    submit(ann, doc(2).pk)  # k = 1: submitted
+    assert next_id(ann2, project) == doc(1).pk  # ann2 holds a fresh one from the queue
+    set_k(project, people, 2)  # the usual "double-annotate" step: raise k, then assign the sample
+    assert assign(admin, project, documents=[doc(2).pk], annotator="annotator2").status_code == 200
+    assert next_id(ann2, project) == doc(2).pk  # before what the queue gave them
+    submit(ann2, doc(2).pk)
+    assert Document.objects.get(pk=doc(2).pk).status == "submitted"
+    assert holders(doc(2).pk) == ["annotator", "annotator2"]
+    assert next_id(ann2, project) == doc(1).pk  # then back to the queue's
+    assert_counts_match_rows(project)
+
+
+def test_an_explicit_assignment_of_a_reviewed_document_reopens_it_and_its_change_returns_to_review(
+        project, people, client_for, doc):
+    from projects.models import Reopening
+
+    admin, ann, ann2, reviewer = (client_for(people[n]) for n in ("admin", "annotator", "annotator2", "reviewer"))
+    submit(ann, doc(1).pk)
+    gold = reviewer.put(f"/api/v1/documents/{doc(1).pk}/gold/", {"spans": [], "relations": [], "version": 0,
+                                                                 "status": "submitted"}, format="json")
+    assert gold.status_code == 200
+    set_k(project, people, 2)
+    assert assign(admin, project, documents=[doc(1).pk], annotator="annotator2").status_code == 200
+    reopening = Reopening.objects.get(document_id=doc(1).pk)
+    assert (reopening.reopened_by, reopening.closed_at) == (people["admin"], None)
+    assert next_id(ann2, project) == doc(1).pk
+    response = ann2.put(f"/api/v1/documents/{doc(1).pk}/annotation/", {
+        "spans": [{"id": 1, "start": 25, "end": 31, "label": "GPE"}], "relations": [], "version": 0,
+        "status": "submitted"}, format="json")
+    assert response.status_code == 200, response.content
+    queue = reviewer.get(f"/api/v1/projects/{project.pk}/review/").json()["results"]
+    assert [(row["id"], row["changed_since_review"]) for row in queue] == [(doc(1).pk, True)]
+
+
+def test_lowering_k_takes_no_submitted_work_away(project, people, annotator3, client_for, doc):
+    set_k(project, people, 3)
+    clients = [client_for(u) for u in (people["annotator"], people["annotator2"], annotator3)]
+    for client in clients[:2]:
+        assert next_id(client, project) == doc(1).pk
+        submit(client, doc(1).pk)
+    set_k(project, people, 1)
+    assert holders(doc(1).pk) == ["annotator", "annotator2"]
+    assert Document.objects.get(pk=doc(1).pk).status == "submitted"
+    assert next_id(clients[2], project) == doc(2).pk  # full: the third annotator gets another
+    assert_counts_match_rows(project)
