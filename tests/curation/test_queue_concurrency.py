@@ -9,6 +9,7 @@ document has exactly k annotators: none more (no slot given twice), none fewer
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import Counter
 
@@ -146,3 +147,78 @@ def test_annotators_submitting_one_document_at_the_same_instant_leave_its_status
     expected = round(disagreement([{(0, 8), (9, 15)}] + [{(0, 8)}] * (K - 1)), 6)
     for document in Document.objects.filter(pk__in=[d.pk for d in documents]):
         assert (document.status, document.disagreement) == ("submitted", expected)
+
+
+def test_explicit_assignments_and_free_slots_never_hand_one_document_twice(busy_project, django_user_model):
+    """An admin assigns documents to annotators while they all pull from the queue: every document
+    still ends with exactly k annotators, and nobody is handed a document twice."""
+    import random
+
+    project, people = busy_project
+    admin = django_user_model.objects.get(username="boss")
+    got: dict[str, list[int]] = {user.username: [] for user in people}
+    errors: list[str] = []
+    started = threading.Event()
+    document_ids = list(Document.objects.filter(project=project).values_list("pk", flat=True))
+
+    def work(client, username):
+        while True:
+            response = client.get(f"/api/v1/projects/{project.pk}/next/")
+            if response.status_code == 204:
+                return
+            if response.status_code != 200:
+                errors.append(f"{username}: next {response.status_code} {response.content[:200]!r}")
+                return
+            document_id = response.json()["document"]["id"]
+            got[username].append(document_id)
+            put = client.put(f"/api/v1/documents/{document_id}/annotation/",
+                             {"spans": [], "version": 0, "status": "submitted"}, format="json")
+            if put.status_code != 200:
+                errors.append(f"{username}: put {put.status_code} {put.content[:200]!r}")
+                return
+
+    def annotator(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        started.wait(timeout=30)
+        try:
+            work(client, user.username)
+        finally:
+            connections.close_all()
+
+    def assigner():
+        client = APIClient()
+        client.force_authenticate(admin)
+        rng = random.Random(7)
+        started.set()
+        try:
+            for _ in range(60):
+                who = rng.choice(people).username
+                chosen = rng.sample(document_ids, 2)
+                response = client.post(f"/api/v1/projects/{project.pk}/assignments/",
+                                       {"documents": chosen, "annotator": who}, format="json")
+                if response.status_code not in (200, 409):  # 409: a document already has its k
+                    errors.append(f"assign {response.status_code} {response.content[:200]!r}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=annotator, args=(user,)) for user in people]
+    threads.append(threading.Thread(target=assigner))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not any(thread.is_alive() for thread in threads)
+    for user in people:  # what was assigned to someone after their queue ran dry
+        client = APIClient()
+        client.force_authenticate(user)
+        work(client, user.username)
+    assert errors == []
+    assert all(len(ids) == len(set(ids)) for ids in got.values()), "someone got a document twice"
+    handed = Counter(document_id for ids in got.values() for document_id in ids)
+    assert set(handed.values()) == {K} and len(handed) == DOCUMENTS
+    rows = Document.objects.filter(project=project).annotate(
+        held=Count("assignments", distinct=True),
+        done=Count("annotations", filter=Q(annotations__status="submitted"), distinct=True))
+    assert {(d.held, d.done, d.assignee_count, d.status) for d in rows} == {(K, K, K, "submitted")}
+    assert Assignment.objects.filter(project=project, assigned_by__isnull=False).exists()
