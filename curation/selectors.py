@@ -119,8 +119,10 @@ def project_progress(project: Project, *, now=None) -> dict:
     annotators = [{"annotator": name, **row} for name, row in sorted(people.items())]
     for row in annotators:
         row["last_submitted_at"] = row["last_submitted_at"].isoformat() if row["last_submitted_at"] else None
+    sample = (documents["total"] if project.overlap_sample >= 1
+              else Document.objects.filter(project=project, overlap=True).count())
     return {"documents": documents, "annotators_per_document": project.annotators_per_document,
-            "annotators": annotators}
+            "overlap_sample": project.overlap_sample, "sample_documents": sample, "annotators": annotators}
 
 
 def last_jobs(project: Project, n: int = 10) -> list[Job]:

@@ -168,7 +168,8 @@ class ProjectAdmin(ActionAdmin):
     search_fields = ["name", "description"]
     inlines = [MembershipInline, LabelInline]
     fieldsets = [
-        (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document"]}),
+        (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document",
+                           "overlap_sample"]}),
         ("Guidelines", {"fields": ["guidelines"]}),
         ("Dataset split", {"fields": ["split_train", "split_dev", "split_test", "split_seed"],
                            "classes": ["collapse"]}),

@@ -36,13 +36,14 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 from projects.models import Annotation, Assignment, Document, GoldRevision, Label, Project, Relation, Span, Suggestion
+from projects.overlap import phase_of, sample_flags, wanted
 from projects.sql import columns, table
 
 logger = logging.getLogger(__name__)
 
 # The fields a row gives, in this order, on both paths (the primary key apart: see copy_rows).
 FIELDS = {
-    Document: ("project", "text", "meta", "content_hash", "tokens", "status", "assignee_count"),
+    Document: ("project", "text", "meta", "content_hash", "tokens", "status", "assignee_count", "overlap"),
     Annotation: ("document", "annotator", "status", "is_gold"),
     Assignment: ("project", "document", "annotator", "submitted_at"),
     GoldRevision: ("document", "version", "editor", "action", "spans", "relations", "added", "removed"),
@@ -55,6 +56,8 @@ DOCUMENT_TABLES = (Document, Annotation, Assignment, GoldRevision, Span, Relatio
 INSERT_BATCH = 2000  # rows per INSERT of insert()'s bulk_create (SQLite)
 
 UNLABELLED = str(Document.Status.UNLABELLED)
+IN_PROGRESS = str(Document.Status.IN_PROGRESS)
+REVIEWED = str(Document.Status.REVIEWED)
 SUBMITTED = str(Annotation.Status.SUBMITTED)
 IMPORTED = str(GoldRevision.Action.IMPORT)
 
@@ -228,11 +231,9 @@ class DocumentWriter:
         self.project = project
         self.user_id = acting_user.pk if acting_user is not None else None
         self.as_gold = as_gold
-        if as_gold:
-            self.annotated_status = str(Document.Status.REVIEWED)
-        else:
-            self.annotated_status = str(Document.Status.SUBMITTED if project.annotators_per_document <= 1
-                                        else Document.Status.IN_PROGRESS)
+        # The overlap sample goes on from the documents already stored (read here, in the caller's transaction).
+        self.ordinal = Document.objects.filter(project=project).count() if project.overlap_sample < 1 else 0
+        self.phase = phase_of(project.pk, project.split_seed)
         self.counts = {"documents": 0, "annotations": 0, "spans": 0, "relations": 0}
 
     def __enter__(self):
@@ -286,11 +287,20 @@ class DocumentWriter:
         return [obj.pk for obj in created] if ids else []
 
     def _document_rows(self, documents: Sequence[NewDocument]) -> Iterator[tuple]:
-        project_id, annotated_status, as_gold = self.project.pk, self.annotated_status, self.as_gold
-        for d in documents:
-            annotated = d.spans is not None
-            yield (project_id, d.text, d.meta, d.content_hash, d.tokens,
-                   annotated_status if annotated else UNLABELLED, int(annotated and not as_gold))
+        """A document annotated by the importer is submitted when theirs is its only place (k = 1, or
+        outside the overlap sample), else in progress; gold is reviewed."""
+        project, as_gold = self.project, self.as_gold
+        flags = sample_flags(self.ordinal, len(documents), project.overlap_sample, self.phase)
+        self.ordinal += len(documents)
+        for d, overlap in zip(documents, flags, strict=True):
+            if d.spans is None:
+                status = UNLABELLED
+            elif as_gold:
+                status = REVIEWED
+            else:
+                status = SUBMITTED if wanted(project.annotators_per_document, overlap) <= 1 else IN_PROGRESS
+            yield (project.pk, d.text, d.meta, d.content_hash, d.tokens, status,
+                   int(d.spans is not None and not as_gold), overlap)
 
     def _gold_revision_row(self, document_id: int, d: NewDocument) -> tuple:
         """The first GoldRevision of gold imported as ``d``, as ``projects.actions.gold`` records a save."""

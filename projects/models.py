@@ -19,6 +19,9 @@ class Project(models.Model):
     language = models.CharField(max_length=16, default="en", help_text="spaCy language code for tokenization.")
     allow_overlapping_spans = models.BooleanField(default=False)
     annotators_per_document = models.PositiveSmallIntegerField(default=1)
+    # The fraction of documents that go to annotators_per_document annotators; the others go to one
+    # (projects.overlap: an exact, stable, systematic sample). 1: every document.
+    overlap_sample = models.FloatField(default=1.0)
     # Deterministic train/dev/test split by document (exports).
     split_train = models.FloatField(default=0.8)
     split_dev = models.FloatField(default=0.1)
@@ -35,6 +38,8 @@ class Project(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(annotators_per_document__gte=1), name="project_k_at_least_one"),
+            models.CheckConstraint(condition=Q(overlap_sample__gte=0, overlap_sample__lte=1),
+                                   name="project_overlap_sample_fraction"),
             models.CheckConstraint(
                 condition=Q(split_train__gte=0, split_dev__gte=0, split_test__gte=0), name="project_split_non_negative"
             ),
@@ -113,6 +118,9 @@ class Document(models.Model):
     # 1 - mean pairwise span F1 of the submitted annotations (0 when they all agree),
     # refreshed when an annotation is submitted; the review queue sorts on it.
     disagreement = models.FloatField(default=0.0)
+    # In the project's overlap sample: goes to its annotators_per_document annotators, else to one
+    # (projects.overlap). Chosen when the document is stored, and again when the fraction changes.
+    overlap = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     OPEN = ("unlabelled", "in_progress")  # statuses the queue hands out

@@ -17,11 +17,12 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = [
             "id", "name", "description", "guidelines", "language", "allow_overlapping_spans",
-            "annotators_per_document", "split_train", "split_dev", "split_test", "split_seed",
+            "annotators_per_document", "overlap_sample", "split_train", "split_dev", "split_test", "split_seed",
             "created_at", "updated_at", "role",
         ]
         read_only_fields = ["id", "created_at", "updated_at", "role"]
         extra_kwargs = {"annotators_per_document": {"min_value": 1, "max_value": 32767},  # safe on every database
+                        "overlap_sample": {"min_value": 0, "max_value": 1},
                         "split_train": {"min_value": 0, "max_value": 1},
                         "split_dev": {"min_value": 0, "max_value": 1},
                         "split_test": {"min_value": 0, "max_value": 1}}

@@ -29,6 +29,7 @@ from projects.actions.labels import do_create_label
 from projects.actions.members import do_add_member
 from projects.actions.projects import do_create_project
 from projects.models import Annotation, Document, GoldRevision, Project, Relation, Reopening, Span, Suggestion
+from projects.overlap import phase_of, sample_flags, wanted
 from projects.spans import disagreement
 from projects.tokens import tokens_for_document
 
@@ -182,8 +183,8 @@ class Invariants(RuleBasedStateMachine):
         if through_admin:
             project = Project.objects.get(pk=self.project.pk)
             form = {field: getattr(project, field) for field in (
-                "name", "description", "language", "guidelines", "split_train", "split_dev", "split_test",
-                "split_seed")}
+                "name", "description", "language", "guidelines", "overlap_sample", "split_train", "split_dev",
+                "split_test", "split_seed")}
             form.update({"annotators_per_document": k, "memberships-TOTAL_FORMS": 0,
                          "memberships-INITIAL_FORMS": 0, "labels-TOTAL_FORMS": 0, "labels-INITIAL_FORMS": 0})
             response = self.admin_site.post(f"/admin/projects/project/{project.pk}/change/", form)
@@ -193,6 +194,12 @@ class Invariants(RuleBasedStateMachine):
                                                    {"annotators_per_document": k}, format="json")
             assert response.status_code == 200, response.content
         self.max_k = max(self.max_k, k)
+
+    @rule(fraction=st.sampled_from([1.0, 0.5, 0.25]))
+    def change_the_overlap_sample(self, fraction):
+        response = self.clients["admin"].patch(f"/api/v1/projects/{self.project.pk}/", {"overlap_sample": fraction},
+                                               format="json")
+        assert response.status_code == 200, response.content
 
     @rule(data=st.data(), as_gold=st.booleans())
     def import_a_file(self, data, as_gold):
@@ -251,8 +258,14 @@ class Invariants(RuleBasedStateMachine):
             assert document.assignee_count == document.holders, document.pk
             assert document.holders <= self.max_k, document.pk  # the queue never hands a document past k
             expected = document_status(has_gold=bool(document.gold), submitted=document.submitted,
-                                       started=document.started, k=k)
+                                       started=document.started, k=wanted(k, document.overlap))
             assert document.status == expected, (document.pk, document.status, expected)
+
+    @invariant()
+    def the_overlap_sample_is_exact_and_in_storing_order(self):
+        project = Project.objects.get(pk=self.project.pk)
+        flags = list(Document.objects.filter(project=project).order_by("pk").values_list("overlap", flat=True))
+        assert flags == sample_flags(0, len(flags), project.overlap_sample, phase_of(project.pk, project.split_seed))
 
     @invariant()
     def disagreement_is_what_a_recount_gives(self):

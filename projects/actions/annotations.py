@@ -10,6 +10,7 @@ from projects.actions.assignments import DOCUMENT_FULL, record_annotation_saved
 from projects.actions.labels import labels_by_name
 from projects.errors import Conflict
 from projects.models import Annotation, Document, Relation, Reopening, Span
+from projects.overlap import wanted
 from projects.selectors import serialize_annotation
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans, disagreement
 from projects.tokens import tokens_for_document
@@ -92,10 +93,11 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
         # document take turns. Then its annotations, locked too, read by a statement that starts
         # after the lock is ours: what they say (versions, who submitted, gold) stays true until
         # this commits, so the status and disagreement are computed here rather than read back.
-        current_status, current_disagreement, k = (
+        current_status, current_disagreement, project_k, overlap = (
             Document.objects.select_for_update(of=("self",)).filter(pk=document.pk)
-            .values_list("status", "disagreement", "project__annotators_per_document").get()
+            .values_list("status", "disagreement", "project__annotators_per_document", "overlap").get()
         )
+        k = wanted(project_k, overlap)
         others = []
         annotation = None
         for stored in Annotation.objects.select_for_update().filter(document_id=document.pk).order_by():
@@ -210,13 +212,13 @@ def refresh_document_status(document_ids: Iterable[int]) -> dict[int, int]:
                                                     annotations__status=Annotation.Status.SUBMITTED)),
             started=Count("annotations", filter=Q(annotations__is_gold=False)),
         )
-        .values_list("pk", "gold", "submitted", "started", "project__annotators_per_document", "status")
+        .values_list("pk", "gold", "submitted", "started", "project__annotators_per_document", "overlap", "status")
     )
     by_status: dict[str, list[int]] = {}
     submitted_by: dict[int, int] = {}
-    for pk, gold, submitted, started, k, current in counts:
+    for pk, gold, submitted, started, k, overlap, current in counts:
         submitted_by[pk] = submitted
-        status = document_status(has_gold=bool(gold), submitted=submitted, started=started, k=k)
+        status = document_status(has_gold=bool(gold), submitted=submitted, started=started, k=wanted(k, overlap))
         if status != current:
             by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():

@@ -32,12 +32,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from projects.actions.reopenings import do_reopen_document, locked_documents
 from projects.errors import Conflict, InvalidInput
 from projects.models import Annotation, Assignment, Document, Membership, Project
+from projects.overlap import wanted
 
 RELEASE_BATCH = 500
 RELEASE_EVERY_SECONDS = 10  # expired assignments are looked for at most this often per project
@@ -90,7 +91,7 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
                 free = (
                     Document.objects.select_for_update(skip_locked=True)
                     .filter(project=project, status__in=Document.OPEN,
-                            assignee_count__lt=project.annotators_per_document)
+                            assignee_count__lt=places(project.annotators_per_document))
                     .filter(~Exists(mine))
                 )
                 if skip:
@@ -107,6 +108,11 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
             # The same user claimed it in a parallel request that committed after our snapshot.
             continue
     return None
+
+
+def places(k: int):
+    """A document's places as a query expression: ``k`` in the overlap sample, else one (``projects.overlap``)."""
+    return Case(When(overlap=True, then=Value(k)), default=Value(1))
 
 
 def release_expired(project: Project, now=None) -> int:
@@ -214,11 +220,11 @@ def do_assign_documents(project: Project, document_ids: Sequence[int], *, acting
                            "submitted work is not reassigned", code="already_submitted")
     elif target is not None:
         k = project.annotators_per_document
-        full = [pk for pk in document_ids if target.pk not in holders.get(pk, {}) and documents[pk].assignee_count >= k]
+        full = [pk for pk in document_ids if target.pk not in holders.get(pk, {})
+                and documents[pk].assignee_count >= wanted(k, documents[pk].overlap)]
         if full:
-            raise Conflict(f"document {_list(full)} already has {k} annotator{'s' if k > 1 else ''} "
-                           f"(annotators_per_document); pass from_user to reassign, or raise k",
-                           code="document_full")
+            raise Conflict(f"document {_list(full)} already has all its annotators ({k}, or one outside the "
+                           f"overlap sample); pass from_user to reassign, or raise k", code="document_full")
 
     delta: Counter = Counter()
     if source is not None:

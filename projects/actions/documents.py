@@ -7,6 +7,7 @@ from django.db import transaction
 
 from projects.errors import InvalidInput
 from projects.models import Document, Project
+from projects.overlap import phase_of, sample_flags
 from projects.token_columns import pack, tokenizer_key, unpack
 from projects.tokens import BulkTokenizer, tokenizer_for
 
@@ -25,12 +26,38 @@ def do_create_documents(project: Project, items: Sequence[dict], *, acting_user=
     for i, item in enumerate(items):
         check_document_fields(i if len(items) > 1 else None, item.get("text"), item.get("meta"))
     tokenizer, key = tokenizer_for(project.language), tokenizer_key(project.language)
+    overlap = overlap_flags(project, len(items))
     documents = [
         Document(project=project, text=item["text"], meta=item.get("meta") or {},
-                 content_hash=Document.hash_text(item["text"]), tokens=pack(tokenizer(item["text"]), key))
-        for item in items
+                 content_hash=Document.hash_text(item["text"]), tokens=pack(tokenizer(item["text"]), key),
+                 overlap=in_sample)
+        for item, in_sample in zip(items, overlap, strict=True)
     ]
     return Document.objects.bulk_create(documents, batch_size=1000)
+
+
+def overlap_flags(project: Project, count: int) -> list[bool]:
+    """``Document.overlap`` of ``count`` documents about to be stored after the project's current ones."""
+    if project.overlap_sample >= 1:
+        return [True] * count
+    first = Document.objects.filter(project=project).count()
+    return sample_flags(first, count, project.overlap_sample, phase_of(project.pk, project.split_seed))
+
+
+def do_choose_overlap_sample(project: Project, *, batch_size: int = 5000) -> None:
+    """Choose the overlap sample again over the project's documents as they are (a new fraction);
+    in batches of ids, two updates each."""
+    fraction, phase = project.overlap_sample, phase_of(project.pk, project.split_seed)
+    ids = Document.objects.filter(project=project).order_by("pk").values_list("pk", flat=True).iterator(
+        chunk_size=batch_size)
+    ordinal = 0
+    while batch := list(islice(ids, batch_size)):
+        flags = sample_flags(ordinal, len(batch), fraction, phase)
+        ordinal += len(batch)
+        for value in (True, False):
+            chosen = [pk for pk, flag in zip(batch, flags) if flag is value]
+            if chosen:
+                Document.objects.filter(pk__in=chosen).exclude(overlap=value).update(overlap=value)
 
 
 def do_store_tokens(project: Project, *, batch_size: int = 1000) -> int:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from itertools import islice
+
 from django.db import transaction
 from django.db.models import BinaryField
 from django.db.models.functions import Substr
 
+from projects.actions.documents import do_choose_overlap_sample
 from projects.errors import InvalidInput
 from projects.models import Document, Membership, Project, Span, Suggestion
 from projects import token_columns
@@ -12,6 +15,7 @@ from projects.tokens import is_known_language
 
 EDITABLE_FIELDS = {
     "name", "description", "guidelines", "language", "allow_overlapping_spans", "annotators_per_document",
+    "overlap_sample",
     "split_train", "split_dev", "split_test", "split_seed",
 }
 
@@ -19,6 +23,9 @@ EDITABLE_FIELDS = {
 def check_project_fields(fields: dict) -> None:
     if "language" in fields and not is_known_language(fields["language"]):
         raise InvalidInput(f"language: {fields['language']!r} is not a spaCy language code", code="unknown_language")
+    if "overlap_sample" in fields and not 0 <= fields["overlap_sample"] <= 1:
+        raise InvalidInput("overlap_sample: a fraction from 0 to 1 (1: every document goes to "
+                           "annotators_per_document annotators)", code="invalid_overlap_sample")
     splits = [fields.get(k) for k in ("split_train", "split_dev", "split_test")]
     if all(s is not None for s in splits) and abs(sum(splits) - 1.0) > 1e-6:
         raise InvalidInput("split_train + split_dev + split_test must add up to 1", code="invalid_split")
@@ -71,6 +78,7 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
     check_project_update(project, fields)
     language_changed = "language" in fields and fields["language"] != project.language
     k_changed = "annotators_per_document" in fields and fields["annotators_per_document"] != project.annotators_per_document
+    sample_changed = "overlap_sample" in fields and fields["overlap_sample"] != project.overlap_sample
     for key, value in fields.items():
         setattr(project, key, value)
     project.save()
@@ -81,26 +89,19 @@ def do_update_project(project: Project, *, acting_user, **fields) -> Project:
         (Document.objects.filter(project=project).exclude(tokens=None)
          .alias(header=Substr("tokens", 1, len(header), output_field=BinaryField()))
          .exclude(header=header).update(tokens=None))
-    if k_changed:
+    if sample_changed:
+        do_choose_overlap_sample(project)
+    if k_changed or sample_changed:
         # "submitted" means k people submitted: a new k moves documents between in_progress and submitted.
+        # Whoever holds a document keeps it: fewer places take no work away.
         from projects.actions.annotations import refresh_document_status
 
         started = Document.objects.filter(project=project, status__in=[Document.Status.IN_PROGRESS,
                                                                        Document.Status.SUBMITTED])
-        for batch in _batches(started.values_list("pk", flat=True).order_by("pk").iterator(chunk_size=2000), 2000):
+        ids = started.values_list("pk", flat=True).order_by("pk").iterator(chunk_size=2000)
+        while batch := list(islice(ids, 2000)):
             refresh_document_status(batch)
     return project
-
-
-def _batches(iterable, size):
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @transaction.atomic

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def project_form(project: Project, **changes) -> dict:
     """The project change form as the admin page posts it, with its member and label rows."""
     data = {field: getattr(project, field) for field in (
-        "name", "description", "language", "annotators_per_document", "guidelines", "split_train", "split_dev",
+        "name", "description", "language", "annotators_per_document", "overlap_sample", "guidelines", "split_train",
+        "split_dev",
         "split_test", "split_seed")}
     if project.allow_overlapping_spans:
         data["allow_overlapping_spans"] = "on"

@@ -160,7 +160,8 @@ def test_admin_adds_a_project_and_becomes_its_creator(admin_client, superuser):
 
 
 PROJECT_FORM = {
-    "name": "From admin", "description": "", "language": "en", "annotators_per_document": 1, "guidelines": "",
+    "name": "From admin", "description": "", "language": "en", "annotators_per_document": 1, "overlap_sample": 1,
+    "guidelines": "",
     "split_train": 0.8, "split_dev": 0.1, "split_test": 0.1, "split_seed": "annotator",
     "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0, "labels-TOTAL_FORMS": 0, "labels-INITIAL_FORMS": 0,
 }
