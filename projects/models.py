@@ -6,7 +6,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from projects.roles import Role
@@ -147,6 +147,12 @@ class Document(models.Model):
     @staticmethod
     def hash_text(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @staticmethod
+    def places(k: int):
+        """How many annotators a document goes to, as a query expression: the project's ``k`` in the
+        overlap sample, else one (``projects.overlap.wanted`` in Python)."""
+        return Case(When(overlap=True, then=Value(k)), default=Value(1))
 
 
 class Annotation(models.Model):

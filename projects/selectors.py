@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Substr
 
-from projects.models import Annotation, Document, Project, Relation, Reopening, Span, Suggestion, SuggestionRejection
+from projects.models import (
+    Annotation, Assignment, Document, Project, Relation, Reopening, Span, Suggestion, SuggestionRejection,
+)
 
 
 def render_key(key: str):
@@ -106,3 +109,38 @@ def count_overlapping_annotations(project: Project) -> int:
     ).iterator(chunk_size=5000):
         offsets_by.setdefault(annotation_id, []).append((start, end))
     return sum(1 for offsets in offsets_by.values() if find_overlap(offsets) is not None)
+
+
+PREVIEW_CHARS = 80
+
+
+def my_documents(project: Project, user):
+    """The documents ``user`` holds or held in ``project`` (the queue's, an admin's, an import's), in the
+    order they got them, each with its place in that order, a preview and how it stands for them."""
+    return (Assignment.objects.filter(project=project, annotator=user)
+            .annotate(preview=Substr("document__text", 1, PREVIEW_CHARS), reopened=Exists(
+                Reopening.objects.filter(document=OuterRef("document_id"), closed_at__isnull=True)))
+            .order_by("created_at", "id")
+            .values("document_id", "submitted_at", "assigned_by_id", "preview", "reopened", "document__status"))
+
+
+def my_document_row(number: int, row: dict) -> dict:
+    """One row of ``my_documents`` as the API serves it."""
+    reviewed = row["document__status"] == Document.Status.REVIEWED
+    status = "reviewed" if reviewed else "submitted" if row["submitted_at"] else "in_progress"
+    return {"id": row["document_id"], "number": number, "preview": row["preview"], "status": status,
+            "locked": reviewed and not row["reopened"], "assigned": row["assigned_by_id"] is not None}
+
+
+def my_counts(project: Project, user) -> dict:
+    """How ``user`` stands in ``project``: submitted, in progress, reviewed (of theirs), and left: what the
+    queue can still give them (their unsubmitted documents and the free places on open documents)."""
+    mine = Assignment.objects.filter(project=project, annotator=user)
+    counts = mine.aggregate(
+        submitted=Count("id", filter=Q(submitted_at__isnull=False) & ~Q(document__status=Document.Status.REVIEWED)),
+        in_progress=Count("id", filter=Q(submitted_at__isnull=True) & ~Q(document__status=Document.Status.REVIEWED)),
+        reviewed=Count("id", filter=Q(document__status=Document.Status.REVIEWED)))
+    free = (Document.objects.filter(project=project, status__in=Document.OPEN,
+                                    assignee_count__lt=Document.places(project.annotators_per_document))
+            .exclude(Exists(Assignment.objects.filter(document=OuterRef("pk"), annotator=user))).count())
+    return {**counts, "left": counts["in_progress"] + free}

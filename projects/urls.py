@@ -20,6 +20,7 @@ urlpatterns = [
     path("suggestions/<int:suggestion_id>/rejection/", views.SuggestionRejectionView.as_view(),
          name="suggestion-rejection"),
     path("projects/<int:project_id>/next/", views.NextDocumentView.as_view(), name="next-document"),
+    path("projects/<int:project_id>/my-documents/", views.MyDocumentsView.as_view(), name="my-documents"),
     path("documents/<int:document_id>/annotation/", views.AnnotationView.as_view(), name="annotation"),
     path("documents/<int:document_id>/annotations/", views.DocumentAnnotationsView.as_view(),
          name="document-annotations"),

@@ -23,6 +23,7 @@ from projects.actions import projects as project_actions
 from projects.actions import suggestions as suggestion_actions
 from projects.actions.accounts import do_issue_token
 from projects.models import Document, Label, Membership, Project
+from projects.pagination import PageNumberPagination
 from projects.roles import Role
 from projects.serializers import (
     AnnotationSerializer,
@@ -277,6 +278,41 @@ class NextDocumentView(APIView):
             "annotation": selectors.serialize_annotation(mine),
             "suggestions": selectors.suggestions_for(document, request.user),
         })
+
+
+class MyDocumentsView(APIView):
+    """The requesting user's own view of a project: where they stand, and their documents to go back to."""
+
+    pagination_class = PageNumberPagination
+
+    @extend_schema(responses=inline_serializer("MyDocuments", {
+        "counts": inline_serializer("MyCounts", {
+            "submitted": serializers.IntegerField(), "in_progress": serializers.IntegerField(),
+            "reviewed": serializers.IntegerField(),
+            "left": serializers.IntegerField(help_text="What the queue can still give you: your unsubmitted "
+                                                        "documents and the free places on open documents."),
+        }),
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": inline_serializer("MyDocument", {
+            "id": serializers.IntegerField(),
+            "number": serializers.IntegerField(help_text="Its place among your documents, in the order you got them."),
+            "preview": serializers.CharField(), "status": serializers.ChoiceField(["in_progress", "submitted",
+                                                                                    "reviewed"]),
+            "locked": serializers.BooleanField(help_text="Reviewed and not reopened: your annotation is read-only."),
+            "assigned": serializers.BooleanField(help_text="An admin assigned it to you."),
+        }, many=True),
+    }))
+    def get(self, request, project_id):
+        project, _ = access_project(request.user, project_id)
+        paginator = self.pagination_class()
+        rows = selectors.my_documents(project, request.user)
+        page = paginator.paginate_queryset(rows, request, view=self)
+        first = paginator.page.start_index()
+        results = [selectors.my_document_row(first + i, row) for i, row in enumerate(page)]
+        response = paginator.get_paginated_response(results)
+        response.data = {"counts": selectors.my_counts(project, request.user), **response.data}
+        return response
 
 
 def parse_id_list(value: str, name: str) -> list[int]:

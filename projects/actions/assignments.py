@@ -32,7 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from projects.actions.reopenings import do_reopen_document, locked_documents
@@ -91,7 +91,7 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
                 free = (
                     Document.objects.select_for_update(skip_locked=True)
                     .filter(project=project, status__in=Document.OPEN,
-                            assignee_count__lt=places(project.annotators_per_document))
+                            assignee_count__lt=Document.places(project.annotators_per_document))
                     .filter(~Exists(mine))
                 )
                 if skip:
@@ -108,11 +108,6 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
             # The same user claimed it in a parallel request that committed after our snapshot.
             continue
     return None
-
-
-def places(k: int):
-    """A document's places as a query expression: ``k`` in the overlap sample, else one (``projects.overlap``)."""
-    return Case(When(overlap=True, then=Value(k)), default=Value(1))
 
 
 def release_expired(project: Project, now=None) -> int:

@@ -80,6 +80,7 @@ MATRIX = [
     ("GET",    "/projects/{p}/documents/{d}/suggestions/", None,             (200, 200, 200, 404, 401, 200)),
     ("POST",   "/projects/{p}/imports/",                   IMPORT,           (202, 403, 403, 404, 401, 202)),
     ("GET",    "/projects/{p}/next/",                      None,             (200, 200, 200, 404, 401, 200)),
+    ("GET",    "/projects/{p}/my-documents/",              None,             (200, 200, 200, 404, 401, 200)),
     ("GET",    "/documents/{d}/annotation/",               None,             (200, 200, 200, 404, 401, 200)),
     ("PUT",    "/documents/{d}/annotation/",               EMPTY_ANNOTATION, (200, 200, 200, 404, 401, 200)),
     ("GET",    "/documents/{d}/annotations/",              None,             (200, 200, 403, 404, 401, 200)),
