@@ -124,6 +124,17 @@ def my_documents(project: Project, user):
             .values("document_id", "submitted_at", "assigned_by_id", "preview", "reopened", "document__status"))
 
 
+def my_number(project: Project, user, document_id: int) -> int | None:
+    """The number of ``document_id`` among ``user``'s documents (as ``my_documents`` numbers them), or None."""
+    held = Assignment.objects.filter(project=project, annotator=user, document_id=document_id).values_list(
+        "created_at", "pk").first()
+    if held is None:
+        return None
+    created, pk = held
+    return Assignment.objects.filter(project=project, annotator=user).filter(
+        Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk)).count() + 1
+
+
 def my_document_row(number: int, row: dict) -> dict:
     """One row of ``my_documents`` as the API serves it."""
     reviewed = row["document__status"] == Document.Status.REVIEWED

@@ -285,7 +285,10 @@ class MyDocumentsView(APIView):
 
     pagination_class = PageNumberPagination
 
-    @extend_schema(responses=inline_serializer("MyDocuments", {
+    @extend_schema(parameters=[OpenApiParameter("document", int, description="Also say this document's number "
+                                                                                  "among yours (in `number`).")],
+                   responses=inline_serializer("MyDocuments", {
+        "number": serializers.IntegerField(allow_null=True, help_text="With ?document=: its number among yours."),
         "counts": inline_serializer("MyCounts", {
             "submitted": serializers.IntegerField(), "in_progress": serializers.IntegerField(),
             "reviewed": serializers.IntegerField(),
@@ -312,6 +315,10 @@ class MyDocumentsView(APIView):
         results = [selectors.my_document_row(first + i, row) for i, row in enumerate(page)]
         response = paginator.get_paginated_response(results)
         response.data = {"counts": selectors.my_counts(project, request.user), **response.data}
+        if "document" in request.query_params:
+            ids = parse_id_list(request.query_params["document"], "document")
+            number = selectors.my_number(project, request.user, ids[0]) if ids else None
+            response.data = {"number": number, **response.data}
         return response
 
 

@@ -415,3 +415,31 @@ def test_a_document_whose_places_went_to_others_is_read_only_with_a_notice(
     expect(page.locator('[data-ws="save"]')).to_have_attribute("data-status", "locked")
     expect(page.locator('[data-ws="banner"]')).to_contain_text("This document already has all its annotators")
     assert not Annotation.objects.filter(document=first, annotator=other).exists()
+
+
+def test_an_annotator_sees_where_they_are_and_goes_back_to_their_documents(
+        live_server, open_context, workspace_project):
+    project = workspace_project["project"]
+    first, second, third = workspace_project["documents"]
+    page = open_context().new_page()
+    log_in(page, live_server.url, "ann", "pw-ann")
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/")
+    wait_for_document(page)
+    title, progress = page.locator('[data-ws="title"]'), page.locator('[data-ws="progress"]')
+    expect(title).to_have_text("Your document 1")
+    expect(progress).to_have_text("0 done · 3 left")
+    page.keyboard.press("Enter")  # submit the first: nothing to label
+    expect(title).to_have_text("Your document 2")
+    expect(progress).to_have_text("1 done · 2 left")
+    page.keyboard.press("s")  # skip the second
+    expect(title).to_have_text("Your document 3")
+    expect(progress).to_have_text("1 done · 2 left · 1 skipped")
+    page.get_by_role("button", name="My documents").click()
+    rows = page.locator('[data-ws="mine-list"] .mine-row')
+    expect(rows).to_have_count(3)
+    assert [r.split()[:2] for r in rows.all_inner_texts()] == [["1", "submitted"], ["2", "skipped"],
+                                                               ["3", "in"]]
+    rows.nth(0).click()  # back to the submitted one
+    expect(title).to_have_text("Your document 1")
+    assert page.url.endswith(f"#document={first.pk}")
+    assert page.locator(".doc").text_content() == FAMILY_TEXT

@@ -48,6 +48,11 @@ export function createApi({ base, csrfToken }) {
       const query = skip.length ? `?skip=${skip.join(",")}` : "";
       return request("GET", `projects/${projectId}/next/${query}`);
     },
+    /** The user's own view of the project: counts and a page of their documents (my-documents). */
+    myDocuments(projectId, { page = 1, pageSize = 100, document = null } = {}) {
+      const about = document === null ? "" : `&document=${document}`;
+      return request("GET", `projects/${projectId}/my-documents/?page=${page}&page_size=${pageSize}${about}`);
+    },
     /** The same bundle as next() for one given document. */
     async bundle(projectId, documentId) {
       const [document, tokens, annotation, suggestions] = await Promise.all([

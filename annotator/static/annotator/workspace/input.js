@@ -81,7 +81,7 @@ export function onClick(ws, event) {
   }
   if (command) {
     run(ws, command, event);
-    if (!["help", "guidelines", "reload"].includes(command)) ws.el.doc.focus({ preventScroll: true });
+    if (!["help", "guidelines", "reload", "mine", "mineMore"].includes(command)) ws.el.doc.focus({ preventScroll: true });
   }
 }
 
@@ -161,6 +161,13 @@ export function run(ws, command, event = null) {
     case "unskipAll": ws.unskipAll(); break;
     case "help": ws.toggleDialog(ws.el.help); break;
     case "guidelines": ws.toggleDialog(ws.el.guidelines); break;
+    case "mine": ws.showMine(); break;
+    case "mineMore": ws.loadMine(ws.minePage + 1); break;
+    case "openMine": {
+      const row = event && event.target.closest("[data-document]");
+      if (row) ws.openMine(Number(row.dataset.document));
+      break;
+    }
     case "loadStored": ws.loadStored(); break;
     case "keepMine": ws.keepMine(); break;
     case "showStored": ws.showStored(); break;

@@ -44,7 +44,13 @@ export class Workspace {
       doc: $("doc"), arcs: $("arcs"), hint: $("hint"), live: $("live"), message: $("message"),
       chooser: $("chooser"), help: $("help"), helpBody: $("help-body"), guidelines: $("guidelines"),
       done: $("done"), doneText: $("done-text"), main: $("main"), loading: $("loading"),
+      // The annotator's own view (the workspace only; absent on the review page).
+      progress: $("progress"), mine: $("mine"), mineList: $("mine-list"), mineCounts: $("mine-counts"),
+      mineMore: $("mine-more"),
     };
+    this.counts = null; // my-documents' counts, refreshed as documents come and go
+    this.numbers = new Map(); // document id -> its number among the user's documents
+    this.minePage = 0;
     this.trail = new Trail(this.projectId);
     this.ui = { cursor: 0, anchor: 0, selection: [0, 0], picked: null };
     this.mode = null; // null | {kind: "tail", head} | {kind: "label", head, tail}
@@ -183,6 +189,7 @@ export class Workspace {
     window.scrollTo(0, 0);
     this.el.doc.focus({ preventScroll: true });
     this.updateButtons();
+    this.refreshProgress();
     const count = this.doc.suggestions.length;
     this.announce(`Document ${this.doc.id} loaded${count ? `, ${count} suggestion${count > 1 ? "s" : ""}` : ""}`
       + `${locked ? "; it is reviewed, so your annotation is read-only" : ""}.`);
@@ -208,11 +215,80 @@ export class Workspace {
     const meta = Object.entries(this.doc.meta || {})
       .filter(([, value]) => value === null || typeof value !== "object")
       .map(([key, value]) => `${key}: ${value}`).join(" · ");
-    this.el.title.textContent = `Document ${this.doc.id}`;
+    const number = this.numbers.get(this.doc.id);
+    this.el.title.textContent = number ? `Your document ${number}` : `Document ${this.doc.id}`;
+    this.el.title.title = `Document #${this.doc.id}`;
     const status = this.saver && this.saver.annotationStatus === "submitted" ? "submitted" : "";
     const full = this.readOnly && this.saver.lockReason === "document_full";
     const locked = this.readOnly ? (full ? "read-only: others hold it" : "reviewed, read-only") : "";
     this.el.meta.textContent = [meta, status, locked].filter(Boolean).join(" · ");
+  }
+
+  // The annotator's own view: counts, and their documents to go back to -----------------------------
+
+  /** Fetch where the user stands (counts, and the numbers of their latest documents); the workspace only. */
+  async refreshProgress() {
+    if (!this.el.progress) return;
+    try {
+      const body = await this.api.myDocuments(this.projectId, { pageSize: 1, document: this.doc ? this.doc.id : null });
+      this.counts = body.counts;
+      if (this.doc && body.number) this.numbers.set(this.doc.id, body.number);
+    } catch (error) {
+      return; // the counts are a help, not the work: the page goes on without them
+    }
+    this.renderProgress();
+    if (this.doc) this.showHeader();
+  }
+
+  renderProgress() {
+    if (!this.el.progress || !this.counts) return;
+    const c = this.counts;
+    const skipped = this.trail.skipped.length;
+    this.el.progress.textContent = `${c.submitted + c.reviewed} done · ${c.left} left`
+      + (skipped ? ` · ${skipped} skipped` : "");
+    this.el.progress.title = `Submitted ${c.submitted}, reviewed ${c.reviewed}, in progress ${c.in_progress};`
+      + ` ${c.left} left in your queue (yours unsubmitted and free places); skipped in this tab: ${skipped}.`;
+  }
+
+  async showMine() {
+    if (!this.el.mine) return;
+    this.el.mineList.innerHTML = "";
+    this.toggleDialog(this.el.mine);
+    if (this.el.mine.open) await this.loadMine(1);
+  }
+
+  async loadMine(page) {
+    let body;
+    try {
+      body = await this.api.myDocuments(this.projectId, { page });
+    } catch (error) {
+      this.el.mineCounts.textContent = `Your documents could not be loaded: ${error.message}`;
+      return;
+    }
+    this.minePage = page;
+    this.counts = body.counts;
+    this.renderProgress();
+    const skipped = new Set(this.trail.skipped);
+    const c = body.counts;
+    this.el.mineCounts.textContent = `${body.count} document${body.count === 1 ? "" : "s"}: ${c.submitted} submitted,`
+      + ` ${c.reviewed} reviewed, ${c.in_progress} in progress, ${skipped.size} skipped in this tab; ${c.left} left.`;
+    const rows = body.results.map((row) => {
+      this.numbers.set(row.id, row.number);
+      const state = skipped.has(row.id) && row.status === "in_progress" ? "skipped" : row.status.replace("_", " ");
+      const current = this.doc && this.doc.id === row.id ? ' aria-current="true"' : "";
+      return `<li><button type="button" class="mine-row" data-command="openMine" data-document="${row.id}"${current}>`
+        + `<span class="num">${row.number}</span> <span class="pill pill-${escapeHtml(state.replace(" ", "_"))}">`
+        + `${escapeHtml(state)}</span>${row.locked ? ' <span class="muted">read-only</span>' : ""}`
+        + `${row.assigned ? ' <span class="muted">assigned</span>' : ""} <span class="preview">`
+        + `${escapeHtml(row.preview)}</span></button></li>`;
+    });
+    this.el.mineList.insertAdjacentHTML("beforeend", rows.join(""));
+    this.el.mineMore.hidden = !body.next;
+  }
+
+  async openMine(id) {
+    if (this.el.mine.open) this.el.mine.close();
+    await this.navigate(() => this.openDocument(id, { visit: true }));
   }
 
   showDone() {
@@ -228,6 +304,7 @@ export class Workspace {
         + ` <button type="button" data-command="unskipAll">Go through the skipped ones</button>`
       : "Nothing is left for you to annotate in this project. Thank you!";
     this.el.title.textContent = "All done";
+    this.refreshProgress();
     this.el.meta.textContent = "";
     renderSaveIndicator(this.el.save, null);
     window.history.replaceState(null, "", window.location.pathname);
