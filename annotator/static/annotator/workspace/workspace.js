@@ -218,6 +218,7 @@ export class Workspace {
     const number = this.numbers.get(this.doc.id);
     this.el.title.textContent = number ? `Your document ${number}` : `Document ${this.doc.id}`;
     this.el.title.title = `Document #${this.doc.id}`;
+    this.el.title.dataset.document = String(this.doc.id);
     const status = this.saver && this.saver.annotationStatus === "submitted" ? "submitted" : "";
     const full = this.readOnly && this.saver.lockReason === "document_full";
     const locked = this.readOnly ? (full ? "read-only: others hold it" : "reviewed, read-only") : "";
