@@ -112,7 +112,8 @@ def span_f1(a: set, b: set) -> float:
 
 
 def disagreement(span_sets: list[set]) -> float:
-    """1 - the mean pairwise span F1 of several annotations of one document; 0 for fewer than two.
+    """1 - the mean pairwise F1 of several annotations of one document (each a set of what it says: spans,
+    and relations between them); 0 for fewer than two.
 
     >>> disagreement([{(0, 5, "GPE")}, {(0, 5, "GPE")}])
     0.0

@@ -273,11 +273,15 @@ class Invariants(RuleBasedStateMachine):
         for document_id, annotation_id in Annotation.objects.filter(
                 document__project=self.project, is_gold=False, status="submitted").values_list("document_id", "pk"):
             sets.setdefault(document_id, {})[annotation_id] = set()
-        for annotation_id, document_id, start, end, label in Span.objects.filter(
-                annotation__document__project=self.project, annotation__is_gold=False,
-                annotation__status="submitted").values_list("annotation_id", "annotation__document_id", "start",
-                                                            "end", "label_id"):
+        submitted = {"annotation__document__project": self.project, "annotation__is_gold": False,
+                     "annotation__status": "submitted"}
+        for annotation_id, document_id, start, end, label in Span.objects.filter(**submitted).values_list(
+                "annotation_id", "annotation__document_id", "start", "end", "label_id"):
             sets[document_id][annotation_id].add((start, end, label))
+        for relation in Relation.objects.filter(**submitted).select_related("head", "tail", "annotation"):
+            head, tail = relation.head, relation.tail  # relations count too: (head span, tail span, label)
+            sets[relation.annotation.document_id][relation.annotation_id].add(
+                ((head.start, head.end, head.label_id), (tail.start, tail.end, tail.label_id), relation.label_id))
         for pk, value in Document.objects.filter(project=self.project).values_list("pk", "disagreement"):
             assert value == round(disagreement(list(sets.get(pk, {}).values())), 6), pk
 

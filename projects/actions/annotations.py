@@ -161,7 +161,7 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
         if new_status != current_status:
             changes["status"] = new_status
         if not is_gold and (status == Annotation.Status.SUBMITTED or was_submitted):  # the submitted set changed
-            value = _disagreement(annotation, stored_spans, submitted)
+            value = _disagreement(annotation, stored_spans, stored_relations, submitted)
             if value != current_disagreement:
                 changes["disagreement"] = value
         if changes:
@@ -181,19 +181,34 @@ def document_status(*, has_gold: bool, submitted: int, started: int, k: int) -> 
     return Document.Status.UNLABELLED
 
 
-def _disagreement(annotation: Annotation, spans: Sequence[Span], submitted: list[Annotation]) -> float:
-    """``Document.disagreement`` over the ``submitted`` annotations, ``annotation`` (just saved with
-    ``spans``) among them or not; 0 for fewer than two."""
+def _disagreement(annotation: Annotation, spans: Sequence[Span], relations: Sequence[Relation],
+                  submitted: list[Annotation]) -> float:
+    """``Document.disagreement`` over the ``submitted`` annotations, ``annotation`` (just saved with ``spans``
+    and ``relations``) among them or not; 0 for fewer than two. Spans and relations both count: annotators
+    who agree on every span but draw one relation differently disagree (``annotation_items``)."""
     if len(submitted) < 2:
         return 0.0
     other_ids = [a.pk for a in submitted if a is not annotation]
-    sets = {pk: set() for pk in other_ids}
-    for annotation_id, start, end, label_id in Span.objects.filter(annotation_id__in=other_ids).values_list(
-            "annotation_id", "start", "end", "label_id"):
-        sets[annotation_id].add((start, end, label_id))
+    sets = annotation_items(other_ids)
     if any(a is annotation for a in submitted):
-        sets[annotation.pk] = {(s.start, s.end, s.label_id) for s in spans}
+        by_pk = {s.pk: (s.start, s.end, s.label_id) for s in spans}
+        sets[annotation.pk] = set(by_pk.values()) | {
+            (by_pk[r.head_id], by_pk[r.tail_id], r.label_id) for r in relations}
     return round(disagreement(list(sets.values())), 6)
+
+
+def annotation_items(annotation_ids: Sequence[int]) -> dict[int, set]:
+    """Per annotation, what it says, comparable across annotators: its spans ``(start, end, label id)``
+    and its relations ``(head span, tail span, label id)``; two queries."""
+    items: dict[int, set] = {pk: set() for pk in annotation_ids}
+    for annotation_id, start, end, label_id in Span.objects.filter(annotation_id__in=annotation_ids).values_list(
+            "annotation_id", "start", "end", "label_id"):
+        items[annotation_id].add((start, end, label_id))
+    for annotation_id, *ends, label_id in Relation.objects.filter(annotation_id__in=annotation_ids).values_list(
+            "annotation_id", "head__start", "head__end", "head__label_id", "tail__start", "tail__end",
+            "tail__label_id", "label_id"):
+        items[annotation_id].add((tuple(ends[:3]), tuple(ends[3:]), label_id))
+    return items
 
 
 def refresh_document_status(document_ids: Iterable[int]) -> dict[int, int]:

@@ -233,3 +233,14 @@ def test_alignment_groups_overlapping_conflicts_and_says_who_said_nothing():
     first = result["regions"][0]["readings"]
     assert first["cat"] == [] and [s["label"] for s in first["bob"]] == ["PER", "GPE"]
     assert result["regions"][1]["readings"]["ann"] == []
+
+
+def test_annotators_who_disagree_only_on_a_relation_disagree(project, people, doc, annotate):
+    project.annotators_per_document = 2
+    project.save()
+    annotate(doc(1), people["annotator"], [HTS_ORG, ALEPPO], relations=[(0, 1, "located_in")])
+    annotate(doc(1), people["annotator2"], [HTS_ORG, ALEPPO])
+    # Two spans each, both the same; one relation on one side: F1 = 2 * 2 / (3 + 2).
+    assert Document.objects.get(pk=doc(1).pk).disagreement == round(1 - 4 / 5, 6)
+    annotate(doc(1), people["annotator2"], [HTS_ORG, ALEPPO], relations=[(1, 0, "located_in")])  # the other way
+    assert Document.objects.get(pk=doc(1).pk).disagreement == round(1 - 4 / 6, 6)
