@@ -32,13 +32,13 @@ def agreement_key(project: Project) -> tuple[str, int]:
     labels = list(Label.objects.filter(project=project).order_by("id").values_list("id", "name"))
     last = stats["last"].timestamp() if stats["last"] else 0
     fingerprint = hashlib.sha256(repr((stats["n"], last, stats["top"], labels)).encode()).hexdigest()[:24]
-    return f"agreement:v1:{project.pk}:{fingerprint}", stats["n"]
+    return f"agreement:v2:{project.pk}:{fingerprint}", stats["n"]
 
 
 def compute_agreement(project: Project, progress: Callable[[int], None] | None = None) -> dict:
     agreement = Agreement()
-    for spans, tokens in agreement_inputs(project, progress=progress):
-        agreement.add_document(spans, tokens)
+    for spans, tokens, relations in agreement_inputs(project, progress=progress):
+        agreement.add_document(spans, tokens, relations)
     return {**agreement.result(), "computed_at": timezone.now().isoformat()}
 
 

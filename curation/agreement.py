@@ -7,6 +7,9 @@ all equal (exact match, as CoNLL scoring counts).
 - Span precision / recall / F1 of a pair (a, b): b's spans scored against a's
   (tp = in both, fp = only b's, fn = only a's), per label and overall; F1 is
   symmetric, precision and recall swap with the order.
+- Relation precision / recall / F1, the same way: a relation is ``(head span,
+  tail span, label)`` and two agree only when head, tail (each exact) and label
+  are equal: the same spans the other way round, or another label, disagree.
 - Token-level Cohen's kappa of a pair: every non-whitespace token gets the
   label of the span covering it, or ``O``; kappa over the tokens of the
   documents both annotated.
@@ -157,23 +160,61 @@ def krippendorff_alpha_nominal(units: Iterable[Iterable]) -> float | None:
 
 # All of it ---------------------------------------------------------------------------------------
 
+Relation = tuple[Span, Span, str]
+
+
+def _add_counts(pairs: dict, a: str, b: str, reference: Iterable, predicted: Iterable) -> None:
+    """Add ``span_counts`` of ``predicted`` against ``reference`` to the pair (a, b)'s per-label counts."""
+    pair = pairs[a, b]
+    for label, (tp, fp, fn) in span_counts(reference, predicted).items():
+        row = pair.setdefault(label, [0, 0, 0])
+        row[0] += tp
+        row[1] += fp
+        row[2] += fn
+
+
+def _scores(pairs: dict, pair_documents: Counter) -> tuple[dict, dict[str, list[int]]]:
+    """``{"overall", "per_label", "pairs"}`` from per-pair, per-label counts; and each annotator's counts."""
+    overall = [0, 0, 0]
+    per_label: dict[str, list[int]] = {}
+    by_annotator: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    shaped = []
+    for (a, b), labels in sorted(pairs.items()):
+        total = [sum(row[i] for row in labels.values()) for i in range(3)]
+        for label, row in labels.items():
+            into = per_label.setdefault(label, [0, 0, 0])
+            for i in range(3):
+                into[i] += row[i]
+                overall[i] += row[i]
+        for name in (a, b):
+            for i in range(3):
+                by_annotator[name][i] += total[i]
+        shaped.append({"annotators": [a, b], "documents": pair_documents[a, b], **prf(*total),
+                       "per_label": {label: prf(*row) for label, row in sorted(labels.items())}})
+    return ({"overall": prf(*overall), "per_label": {label: prf(*row) for label, row in sorted(per_label.items())},
+             "pairs": shaped}, by_annotator)
+
+
 class Agreement:
-    """Pairwise span P/R/F1, pairwise token kappa and alpha, one document at a time."""
+    """Pairwise span and relation P/R/F1, pairwise token kappa and alpha, one document at a time."""
 
     def __init__(self):
         self.documents = 0
         self.annotators: set[str] = set()
         self.span_pairs: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
+        self.relation_pairs: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
         self.pair_documents: Counter = Counter()
         self.confusions: dict[tuple[str, str], Counter] = defaultdict(Counter)
         self.alpha = AlphaAccumulator()
 
     def add_document(self, spans_by_annotator: Mapping[str, Iterable[Span]],
-                     tokens: Sequence[tuple[int, int]] | None) -> None:
-        """One document's submitted annotations (annotator -> spans) and its non-whitespace tokens.
+                     tokens: Sequence[tuple[int, int]] | None,
+                     relations_by_annotator: Mapping[str, Iterable[Relation]] | None = None) -> None:
+        """One document's submitted annotations (annotator -> spans, and -> relations) and its
+        non-whitespace tokens.
 
         Documents with fewer than two annotators add nothing. Without tokens
-        (None) only the span figures are counted.
+        (None) only the span and relation figures are counted.
         """
         names = sorted(spans_by_annotator)
         if len(names) < 2:
@@ -182,14 +223,11 @@ class Agreement:
         self.annotators.update(names)
         spans = {name: set(spans_by_annotator[name]) for name in names}
         labels = {name: token_labels(tokens, spans[name]) for name in names} if tokens is not None else None
+        relations = {name: set((relations_by_annotator or {}).get(name, ())) for name in names}
         for a, b in combinations(names, 2):
             self.pair_documents[a, b] += 1
-            pair = self.span_pairs[a, b]
-            for label, (tp, fp, fn) in span_counts(spans[a], spans[b]).items():
-                row = pair.setdefault(label, [0, 0, 0])
-                row[0] += tp
-                row[1] += fp
-                row[2] += fn
+            _add_counts(self.span_pairs, a, b, spans[a], spans[b])
+            _add_counts(self.relation_pairs, a, b, relations[a], relations[b])
             if labels is not None:
                 self.confusions[a, b].update(zip(labels[a], labels[b]))
         if labels is not None:
@@ -197,40 +235,28 @@ class Agreement:
                 self.alpha.add(labels[name][i] for name in names)
 
     def result(self) -> dict:
-        overall = [0, 0, 0]
-        per_label: dict[str, list[int]] = {}
-        pairs, kappas = [], []
-        by_annotator: dict[str, dict] = {name: {"counts": [0, 0, 0], "kappas": []} for name in sorted(self.annotators)}
-        for (a, b), labels in sorted(self.span_pairs.items()):
-            total = [sum(row[i] for row in labels.values()) for i in range(3)]
-            for label, row in labels.items():
-                into = per_label.setdefault(label, [0, 0, 0])
-                for i in range(3):
-                    into[i] += row[i]
-                    overall[i] += row[i]
-            for name in (a, b):
-                for i in range(3):
-                    by_annotator[name]["counts"][i] += total[i]
-            pairs.append({"annotators": [a, b], "documents": self.pair_documents[a, b], **prf(*total),
-                          "per_label": {label: prf(*row) for label, row in sorted(labels.items())}})
+        spans, span_counts_of = _scores(self.span_pairs, self.pair_documents)
+        relations, _ = _scores(self.relation_pairs, self.pair_documents)
+        kappas = []
+        kappas_of: dict[str, list[float]] = defaultdict(list)
+        for (a, b) in sorted(self.span_pairs):
             if (a, b) in self.confusions:
                 kappa = kappa_from_confusion(self.confusions[a, b])
                 kappas.append({"annotators": [a, b], "documents": self.pair_documents[a, b],
                                "tokens": sum(self.confusions[a, b].values()), "kappa": kappa})
                 if kappa is not None:
-                    by_annotator[a]["kappas"].append(kappa)
-                    by_annotator[b]["kappas"].append(kappa)
+                    kappas_of[a].append(kappa)
+                    kappas_of[b].append(kappa)
         return {
             "documents": self.documents,
             "annotators": sorted(self.annotators),
-            "spans": {"overall": prf(*overall),
-                      "per_label": {label: prf(*row) for label, row in sorted(per_label.items())},
-                      "pairs": pairs},
+            "spans": spans,
+            "relations": relations,
             "kappa": kappas,
             "alpha": self.alpha.alpha(),
             "per_annotator": [
-                {"annotator": name, "f1": prf(*row["counts"])["f1"],
-                 "kappa": sum(row["kappas"]) / len(row["kappas"]) if row["kappas"] else None}
-                for name, row in by_annotator.items()
+                {"annotator": name, "f1": prf(*span_counts_of[name])["f1"],
+                 "kappa": sum(kappas_of[name]) / len(kappas_of[name]) if kappas_of[name] else None}
+                for name in sorted(self.annotators)
             ],
         }

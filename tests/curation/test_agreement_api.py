@@ -131,3 +131,22 @@ def test_a_large_projects_agreement_is_computed_by_a_worker_and_then_served_from
     assert response.status_code == 200
     assert response.json()["documents"] == 4 and response.json()["spans"]["overall"]["f1"] == 1.0
     assert finished.result["documents"] == 4
+
+
+@pytest.mark.django_db
+def test_agreement_adds_relation_figures_and_the_dashboard_shows_them(project, people, client_for, doc, annotate):
+    from django.test import Client
+
+    project.annotators_per_document = 2
+    project.save()
+    annotate(doc(1), people["annotator"], [HTS_ORG, ALEPPO], relations=[(0, 1, "located_in")])
+    annotate(doc(1), people["annotator2"], [HTS_ORG, ALEPPO], relations=[(1, 0, "located_in")])  # reversed
+    body = agreement(client_for(people["reviewer"]), project).json()
+    assert body["spans"]["overall"]["f1"] == 1.0
+    assert body["relations"]["overall"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "fp": 1, "fn": 1}
+    assert set(body["relations"]["per_label"]) == {"located_in"}
+    browser = Client()
+    browser.force_login(people["reviewer"])
+    html = browser.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    assert 'relation F1 <strong data-figure="relation-f1">0.000</strong>' in html
+    assert 'data-table="relations"' in html

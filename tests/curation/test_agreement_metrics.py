@@ -83,6 +83,28 @@ def test_agreement_of_two_annotators_on_one_document_by_hand():
                                           "kappa": pytest.approx(kappa["kappa"])}
 
 
+def test_relation_agreement_needs_the_same_head_tail_and_label_by_hand():
+    assad, homs, iran = (6, 11, "PER"), (17, 22, "GPE"), (30, 34, "GPE")
+    spans = [assad, homs, iran]
+    agreement = Agreement()
+    agreement.add_document({"ann": spans, "bob": spans, "cat": spans}, None, {
+        "ann": [(assad, homs, "located_in"), (assad, iran, "ally_of")],
+        "bob": [(assad, homs, "located_in"), (iran, assad, "ally_of")],  # the same spans, the other way round
+        "cat": [(assad, homs, "born_in")],  # the same spans, another label
+    })
+    result = agreement.result()
+    assert result["spans"]["overall"]["f1"] == 1.0  # they agree on every span
+    relations = result["relations"]
+    pairs = {tuple(p["annotators"]): p for p in relations["pairs"]}
+    # ann-bob: located_in agrees; ally_of differs in direction: tp 1, fp 1, fn 1.
+    assert pairs["ann", "bob"] | {"per_label": None} == {"annotators": ["ann", "bob"], "documents": 1,
+                                                         **prf(1, 1, 1), "per_label": None}
+    # ann-cat: nothing agrees: tp 0, fp 1 (born_in), fn 2.   bob-cat: tp 0, fp 1, fn 2.
+    assert (pairs["ann", "cat"]["tp"], pairs["ann", "cat"]["fp"], pairs["ann", "cat"]["fn"]) == (0, 1, 2)
+    assert relations["overall"] == prf(1, 3, 5)
+    assert relations["per_label"] == {"ally_of": prf(0, 1, 3), "born_in": prf(0, 2, 0), "located_in": prf(1, 0, 2)}
+
+
 # Against the reference implementations ----------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", range(20))
