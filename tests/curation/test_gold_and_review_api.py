@@ -214,9 +214,13 @@ def test_review_bundle_aligns_the_submitted_annotations(project, people, client_
     assert alignment["agreed"] == [{"start": 25, "end": 31, "label": "GPE"}]
     assert alignment["conflicts"] == [{"start": 14, "end": 17, "label": "GPE", "annotators": ["annotator2"]},
                                       {"start": 14, "end": 17, "label": "ORG", "annotators": ["annotator"]}]
-    assert alignment["regions"] == [{"start": 14, "end": 17, "readings": {
-        "annotator": [{"start": 14, "end": 17, "label": "ORG"}],
-        "annotator2": [{"start": 14, "end": 17, "label": "GPE"}]}}]
+    # HTS ORG vs GPE, and annotator's relation from HTS to Aleppo: one region from HTS to Aleppo.
+    located_in = {"head": {"start": 14, "end": 17, "label": "ORG"}, "tail": {"start": 25, "end": 31, "label": "GPE"},
+                  "label": "located_in"}
+    assert alignment["regions"] == [{"start": 14, "end": 31, "readings": {
+        "annotator": [{"start": 14, "end": 17, "label": "ORG"}, {"start": 25, "end": 31, "label": "GPE"}],
+        "annotator2": [{"start": 14, "end": 17, "label": "GPE"}, {"start": 25, "end": 31, "label": "GPE"}]},
+        "relation_readings": {"annotator": [located_in], "annotator2": []}}]
     assert alignment["relations"]["conflicts"] == [{
         "head": {"start": 14, "end": 17, "label": "ORG"}, "tail": {"start": 25, "end": 31, "label": "GPE"},
         "label": "located_in", "annotators": ["annotator"]}]
@@ -233,6 +237,17 @@ def test_alignment_groups_overlapping_conflicts_and_says_who_said_nothing():
     first = result["regions"][0]["readings"]
     assert first["cat"] == [] and [s["label"] for s in first["bob"]] == ["PER", "GPE"]
     assert result["regions"][1]["readings"]["ann"] == []
+
+
+def test_a_relation_only_disagreement_is_a_region_of_its_own():
+    assad, homs = (6, 11, "PER"), (17, 22, "GPE")
+    result = align({"ann": {"spans": [assad, homs], "relations": [(assad, homs, "located_in")]},
+                    "bob": {"spans": [assad, homs], "relations": [(homs, assad, "located_in")]}})
+    assert result["conflicts"] == [] and len(result["agreed"]) == 2
+    (region,) = result["regions"]
+    assert (region["start"], region["end"]) == (6, 22)
+    assert [[(r["head"]["start"], r["tail"]["start"]) for r in region["relation_readings"][name]]
+            for name in ("ann", "bob")] == [[(6, 17)], [(17, 6)]]
 
 
 def test_annotators_who_disagree_only_on_a_relation_disagree(project, people, doc, annotate):
