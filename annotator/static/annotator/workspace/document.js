@@ -13,8 +13,12 @@ import { offsetMaps } from "./offsets.js";
 const segmenter = typeof Intl !== "undefined" && Intl.Segmenter
   ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
 
-/** Build the page's document from /next/'s bundle (or the same pieces fetched one by one). */
-export function fromApi({ document, tokens, annotation, suggestions }) {
+/**
+ * Build the page's document from /next/'s bundle (or the same pieces fetched one by one).
+ * `relation_suggestions` (the review page only: what annotators drew): [{id, head: {start, end, label},
+ * tail: {...}, label, who}].
+ */
+export function fromApi({ document, tokens, annotation, suggestions, relation_suggestions: relationSuggestions }) {
   const text = document.text;
   const maps = offsetMaps(text);
   const u16 = (offset) => maps.toUtf16(offset);
@@ -38,6 +42,13 @@ export function fromApi({ document, tokens, annotation, suggestions }) {
       modelVersion: s.model_version || "",
       score: s.score ?? null,
       who: s.who || "", // the review page: the annotators who said it
+    })),
+    relationSuggestions: (relationSuggestions || []).map((r) => ({
+      id: String(r.id),
+      head: { start: u16(r.head.start), end: u16(r.head.end), label: r.head.label },
+      tail: { start: u16(r.tail.start), end: u16(r.tail.end), label: r.tail.label },
+      label: r.label,
+      who: r.who || "",
     })),
   };
 }

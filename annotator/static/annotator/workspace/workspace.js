@@ -6,17 +6,22 @@
 //                                          -> arcs redrawn on the next frame
 //                                          -> saver.touch (debounced PUT)
 //
+// Suggestions are spans (a model's, or on the review page an annotator's) and,
+// on the review page, relations an annotator drew (dashed arcs): both are
+// picked, accepted and rejected the same way.
+//
 // A reviewed document (the document says `locked`, or a save got 409
 // document_reviewed) is read-only: it is shown as stored, with a notice; edits
 // are refused before they touch the state, and nothing is saved or submitted.
 
-import { annotationFromApi, fromApi, toApiAnnotation } from "./document.js";
+import { annotationFromApi, fromApi, toApiAnnotation, unitRange } from "./document.js";
 import { ArcLayer } from "./arcs.js";
 import { Saver } from "./save.js";
 import { History } from "./state/history.js";
 import {
-  acceptSuggestions, addRelation, addSpan, findSpan, makeState, rejectSuggestions, relabelRelation, relabelSpan,
-  relationKey, removeRelation, removeSpans, spanKey, visibleSuggestions,
+  acceptRelationSuggestions, acceptSuggestions, addRelation, addSpan, findSpan, makeState, rejectSuggestions,
+  relabelRelation, relabelSpan, relationKey, removeRelation, removeSpans, spanKey, visibleRelationSuggestions,
+  visibleSuggestions,
 } from "./state/annotation.js";
 import { DocumentView, escapeHtml } from "./render.js";
 import { helpHtml } from "./keys.js";
@@ -30,6 +35,8 @@ import {
 const ARC_BASE = 11;
 const ARC_LEVEL = 13;
 const READ_ONLY = "This document is reviewed: your annotation is read-only, nothing is saved.";
+const isArc = (picked) => Boolean(picked) && (picked.type === "relation" || picked.type === "relationSuggestion");
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 export class Workspace {
   constructor(root, { api, config }) {
@@ -94,8 +101,16 @@ export class Workspace {
     this.el.helpBody.innerHTML = helpHtml(this.entityLabels, this.relationLabels, escapeHtml);
     this.view = new DocumentView(this.el.doc, this.entityByName);
     this.view.onBlockShown = () => this.scheduleArcs();
-    this.arcs = new ArcLayer(this.el.arcs, this.el.wrap, this.view, this.relationByName,
-      (key, options) => this.pickRelation(key, options));
+    const onArcButton = (act) => (id) => {
+      this.cancelMode();
+      act(id);
+      this.el.doc.focus({ preventScroll: true });
+    };
+    this.arcs = new ArcLayer(this.el.arcs, this.el.wrap, this.view, this.relationByName, {
+      pick: (picked, options) => this.pickArc(picked, options),
+      accept: onArcButton((id) => this.acceptSuggestion(id)),
+      reject: onArcButton((id) => this.rejectSuggestion(id)),
+    });
   }
 
   bindEvents() {
@@ -153,7 +168,11 @@ export class Workspace {
     const locked = this.lockedOnLoad(bundle);
     this.doc = fromApi(bundle);
     // A read-only document shows the annotation as stored: no suggestions to accept or reject.
+    // Suggestions with a label the project does not have are not drawn (nor counted).
     this.doc.suggestions = locked ? [] : this.doc.suggestions.filter((s) => this.entityByName.has(s.label));
+    this.doc.relationSuggestions = locked ? [] : this.doc.relationSuggestions.filter((r) =>
+      this.relationByName.has(r.label) && this.entityByName.has(r.head.label) && this.entityByName.has(r.tail.label));
+    this.doc.relationRanges = new Map();
     this.mode = null;
     closeChooser(this.el.chooser);
     showBanner(this.el.banner, "");
@@ -190,9 +209,17 @@ export class Workspace {
     this.el.doc.focus({ preventScroll: true });
     this.updateButtons();
     this.refreshProgress();
-    const count = this.doc.suggestions.length;
-    this.announce(`Document ${this.doc.id} loaded${count ? `, ${count} suggestion${count > 1 ? "s" : ""}` : ""}`
+    this.announce(`Document ${this.doc.id} loaded${this.suggestionSummary(state)}`
       + `${locked ? "; it is reviewed, so your annotation is read-only" : ""}.`);
+  }
+
+  /** ", 3 suggestions (2 spans, 1 relation)": what is drawn as a suggestion in `state`, or "". */
+  suggestionSummary(state) {
+    const spans = this.visible(state).length;
+    const relations = this.visibleRelations(state).length;
+    if (!relations) return spans ? `, ${plural(spans, "suggestion")}` : "";
+    if (!spans) return `, ${plural(relations, "relation suggestion")}`;
+    return `, ${plural(spans + relations, "suggestion")} (${plural(spans, "span")}, ${plural(relations, "relation")})`;
   }
 
   /** The autosave of the shown document (the review page saves gold its own way). */
@@ -323,6 +350,22 @@ export class Workspace {
 
   visible(state) { return visibleSuggestions(state, this.doc.suggestions); }
 
+  /** The relation suggestions drawn in `state`: not rejected, not in the annotation already. */
+  visibleRelations(state) { return visibleRelationSuggestions(state, this.doc.relationSuggestions); }
+
+  /** Unit ranges of a relation suggestion: {head, tail, span: from the first unit of either to the last}. */
+  relationRange(suggestion) {
+    let ranges = this.doc.relationRanges.get(suggestion.id);
+    if (!ranges) {
+      const head = unitRange(this.doc, suggestion.head.start, suggestion.head.end);
+      const tail = unitRange(this.doc, suggestion.tail.start, suggestion.tail.end);
+      const span = head && tail ? [Math.min(head[0], tail[0]), Math.max(head[1], tail[1])] : null;
+      ranges = { head, tail, span };
+      this.doc.relationRanges.set(suggestion.id, ranges);
+    }
+    return ranges;
+  }
+
   /** Record an edit: show it, remember it for undo, save it. */
   commit(next, what) {
     if (next === this.state || !this.editable()) return false;
@@ -348,6 +391,7 @@ export class Workspace {
   exists(picked, state) {
     if (picked.type === "span") return findSpan(state, picked.id) !== null;
     if (picked.type === "relation") return state.relations.some((r) => relationKey(r) === picked.id);
+    if (picked.type === "relationSuggestion") return this.visibleRelations(state).some((s) => s.id === picked.id);
     return this.visible(state).some((s) => s.id === picked.id);
   }
 
@@ -355,8 +399,9 @@ export class Workspace {
     const ui = { ...this.ui, ...changes };
     const n = this.doc.units.length;
     ui.cursor = Math.max(0, Math.min(n - 1, ui.cursor));
-    const relationChanged = (this.ui.picked?.type === "relation") !== (ui.picked?.type === "relation")
-      || (ui.picked?.type === "relation" && ui.picked.id !== this.ui.picked.id);
+    const before = this.ui.picked;
+    const relationChanged = (isArc(before) || isArc(ui.picked))
+      && (before?.type !== ui.picked?.type || before?.id !== ui.picked?.id);
     this.ui = ui;
     this.view.setUi(ui);
     if (relationChanged) this.scheduleArcs();
@@ -390,12 +435,31 @@ export class Workspace {
 
   drawArcs() {
     if (!this.doc) return;
-    const picked = this.ui.picked && this.ui.picked.type === "relation" ? this.ui.picked.id : null;
-    const levels = this.arcs.draw(this.state.relations, picked, (id) => this.spanText(id));
+    const picked = isArc(this.ui.picked) ? this.ui.picked : null;
+    const items = this.arcItems();
+    const names = (item) => (item.type === "relation"
+      ? { head: this.spanText(item.relation.head), tail: this.spanText(item.relation.tail) }
+      : { head: `${item.suggestion.head.label} ${this.quote(item.suggestion.head)}`,
+        tail: `${item.suggestion.tail.label} ${this.quote(item.suggestion.tail)}` });
+    const levels = this.arcs.draw(items, picked, names);
     if (levels > this.arcLevels) {
       this.setArcRoom(levels);
-      this.arcs.draw(this.state.relations, picked, (id) => this.spanText(id));
+      this.arcs.draw(items, picked, names);
     }
+  }
+
+  /** The arcs to draw: the annotation's relations, then the relation suggestions (dashed, with who). */
+  arcItems() {
+    const items = this.state.relations.map((relation) => ({
+      type: "relation", id: relationKey(relation), label: relation.label, relation,
+      head: this.view.spanRange(relation.head), tail: this.view.spanRange(relation.tail),
+    }));
+    for (const suggestion of this.visibleRelations(this.state)) {
+      const { head, tail } = this.relationRange(suggestion);
+      items.push({ type: "relationSuggestion", id: suggestion.id, label: suggestion.label, who: suggestion.who,
+        suggestion, head, tail });
+    }
+    return items;
   }
 
   /** Make room above each line for `levels` stacked arcs (only grows within a document). */
@@ -407,8 +471,14 @@ export class Workspace {
 
   spanText(id) {
     const span = findSpan(this.state, id);
-    return span ? `“${this.doc.text.slice(span.start, span.end)}”` : "a span";
+    return span ? this.quote(span) : "a span";
   }
+
+  /** “text” of anything with UTF-16 start and end. */
+  quote({ start, end }) { return `“${this.doc.text.slice(start, end)}”`; }
+
+  /** A relation suggestion in words: located_in “Maria” → “Moscow”. */
+  relationText(s) { return `${s.label} ${this.quote(s.head)} → ${this.quote(s.tail)}`; }
 
   // Editing ------------------------------------------------------------------------------------
 
@@ -448,6 +518,8 @@ export class Workspace {
       const range = this.view.spanRange(picked.id);
       this.commit(removeSpans(this.state, [picked.id]), `Deleted ${span.label}: ${text}`);
       this.setUi({ picked: null, cursor: range ? range[0] : this.ui.cursor });
+    } else if (picked.type === "relationSuggestion") {
+      this.rejectSuggestion(picked.id);
     } else if (picked.type === "relation") {
       const relation = this.state.relations.find((r) => relationKey(r) === picked.id);
       this.commit(removeRelation(this.state, picked.id), `Deleted relation ${relation.label}`);
@@ -460,54 +532,152 @@ export class Workspace {
 
   suggestion(id) { return this.doc.suggestions.find((s) => s.id === id) || null; }
 
-  /** The selected suggestion, or the first visible one at or after the cursor. */
+  relationSuggestion(id) { return this.doc.relationSuggestions.find((s) => s.id === id) || null; }
+
+  /**
+   * Every suggestion drawn, span or relation, in document order: [{type, s, start, end}], a relation
+   * from the start of its first span to the end of its last (UTF-16).
+   */
+  suggestionsInOrder() {
+    const items = this.visible(this.state).map((s) => ({ type: "suggestion", s, start: s.start, end: s.end }));
+    for (const s of this.visibleRelations(this.state)) {
+      items.push({ type: "relationSuggestion", s, start: Math.min(s.head.start, s.tail.start),
+        end: Math.max(s.head.end, s.tail.end) });
+    }
+    return items.sort((a, b) => a.start - b.start
+      || (a.type === b.type ? a.end - b.end : a.type === "suggestion" ? -1 : 1));
+  }
+
+  /** The selected suggestion (span or relation), or the first one drawn at or after the cursor: {type, s}. */
   targetSuggestion() {
     const picked = this.ui.picked;
-    if (picked && picked.type === "suggestion") return this.suggestion(picked.id);
-    const visible = this.visible(this.state);
+    if (picked && picked.type === "suggestion") return { type: picked.type, s: this.suggestion(picked.id) };
+    if (picked && picked.type === "relationSuggestion") {
+      return { type: picked.type, s: this.relationSuggestion(picked.id) };
+    }
+    const items = this.suggestionsInOrder();
     const cursorStart = this.doc.units[this.ui.cursor].start;
-    return visible.find((s) => s.end > cursorStart) || visible[0] || null;
+    return items.find((item) => item.end > cursorStart) || items[0] || null;
+  }
+
+  /** A suggestion by id, span or relation: {type, s}, or null. */
+  findSuggestion(id) {
+    const span = this.suggestion(id);
+    if (span) return { type: "suggestion", s: span };
+    const relation = this.relationSuggestion(id);
+    return relation ? { type: "relationSuggestion", s: relation } : null;
   }
 
   acceptSuggestion(id) {
     if (!this.editable()) return;
-    const suggestion = id ? this.suggestion(id) : this.targetSuggestion();
-    if (!suggestion) { this.announce("No suggestion to accept."); return; }
-    const after = this.nextSuggestionAfter(suggestion);
+    const target = id ? this.findSuggestion(id) : this.targetSuggestion();
+    if (!target || !target.s) { this.announce("No suggestion to accept."); return; }
+    if (target.type === "relationSuggestion") { this.acceptRelation(target.s); return; }
+    const suggestion = target.s;
+    const after = this.nextSuggestionAfter(suggestion.id);
     const { state, accepted, removed } = acceptSuggestions(this.state, [suggestion],
       { allowOverlap: this.allowOverlap(), keepExisting: false });
     const replaced = removed.length ? ` (replacing ${removed.length} overlapping span${removed.length > 1 ? "s" : ""})` : "";
     this.commit(state, `Accepted ${suggestion.label}: “${this.doc.text.slice(suggestion.start, suggestion.end)}”${replaced}`);
-    if (after && this.exists({ type: "suggestion", id: after.id }, this.state)) this.pick({ type: "suggestion", id: after.id });
+    if (after && this.exists(after, this.state)) this.pick(after);
     else if (accepted.length) this.pick({ type: "span", id: spanKey(accepted[0].id) });
+  }
+
+  /**
+   * Accept one relation suggestion: with the spans it needs when they are suggestions (never replacing
+   * a span: one that overlaps an accepted span is refused, saying why), and in place of a relation
+   * between the same two spans with another label.
+   */
+  acceptRelation(suggestion) {
+    const after = this.nextSuggestionAfter(suggestion.id);
+    const { state, accepted, spans, replaced, skipped } = acceptRelationSuggestions(this.state, [suggestion],
+      this.doc.suggestions, { allowOverlap: this.allowOverlap(), keepExisting: false, acceptSpans: true });
+    if (!accepted.length) {
+      const why = skipped.length ? this.whyLeft(skipped[0].reason, suggestion) : "it is there already";
+      this.announce(`Relation ${this.relationText(suggestion)} not accepted: ${why}.`);
+      return;
+    }
+    const withSpans = spans.length ? `, with its span${spans.length > 1 ? "s" : ""} `
+      + spans.map((s) => `${s.label} ${this.quote(s)}`).join(" and ") : "";
+    const instead = replaced.length ? ` (instead of ${replaced.map((r) => r.label).join(", ")})` : "";
+    this.commit(state, `Accepted relation ${this.relationText(suggestion)}${withSpans}${instead}`);
+    if (after && this.exists(after, this.state)) this.pick(after);
+    else this.pick({ type: "relation", id: relationKey(accepted[0]) });
+  }
+
+  /** Why a relation suggestion was left (a reason from acceptRelationSuggestions), in words. */
+  whyLeft(reason, suggestion) {
+    const end = reason.end ? suggestion[reason.end] : null;
+    const its = end ? `its ${reason.end} ${end.label} ${this.quote(end)}` : "";
+    switch (reason.code) {
+      case "span_rejected": return `${its} was rejected (Ctrl + Z brings it back)`;
+      case "span_left": return `${its} is not accepted`;
+      case "span_overlaps":
+        return `${its} overlaps ${reason.span.label} ${this.quote(reason.span)}; accept that span suggestion first`
+          + ` (it replaces ${reason.span.label})`;
+      case "label_clash": return `these spans are related as ${reason.relation.label} already`;
+      default: return `${its} is not on the page`;
+    }
   }
 
   rejectSuggestion(id) {
     if (!this.editable()) return;
-    const suggestion = id ? this.suggestion(id) : this.targetSuggestion();
-    if (!suggestion) { this.announce("No suggestion to reject."); return; }
-    const after = this.nextSuggestionAfter(suggestion);
-    this.commit(rejectSuggestions(this.state, [suggestion.id]),
-      `Rejected ${suggestion.label}: “${this.doc.text.slice(suggestion.start, suggestion.end)}”`);
+    const target = id ? this.findSuggestion(id) : this.targetSuggestion();
+    if (!target || !target.s) { this.announce("No suggestion to reject."); return; }
+    const suggestion = target.s;
+    const after = this.nextSuggestionAfter(suggestion.id);
+    const what = target.type === "relationSuggestion" ? `relation ${this.relationText(suggestion)}`
+      : `${suggestion.label}: “${this.doc.text.slice(suggestion.start, suggestion.end)}”`;
+    this.commit(rejectSuggestions(this.state, [suggestion.id]), `Rejected ${what}`);
     this.setUi({ picked: null });
-    if (after) this.pick({ type: "suggestion", id: after.id });
+    if (after) this.pick(after);
   }
 
-  nextSuggestionAfter(suggestion) {
-    const visible = this.visible(this.state);
-    const i = visible.findIndex((s) => s.id === suggestion.id);
-    return visible[i + 1] || null;
+  /** The suggestion drawn after the one with this id, as a pick ({type, id}), or null. */
+  nextSuggestionAfter(id) {
+    const items = this.suggestionsInOrder();
+    const i = items.findIndex((item) => item.s.id === id);
+    const next = i >= 0 ? items[i + 1] : null;
+    return next ? { type: next.type, id: next.s.id } : null;
   }
 
+  /** Suggestions that clash with each other, which Shift + A leaves (a Set of ids): none here (first come wins). */
+  rivals() { return new Set(); }
+
+  /**
+   * Shift + A: accept every suggestion drawn that does not clash. Spans first (one overlapping a span
+   * is left), then relations whose spans are both in the annotation by then and that no relation with
+   * another label holds already; rivals() are left to the user.
+   */
   acceptAll() {
     if (!this.editable()) return;
-    const visible = this.visible(this.state);
-    if (!visible.length) { this.announce("No suggestions to accept."); return; }
-    const { state, accepted, skipped } = acceptSuggestions(this.state, visible,
-      { allowOverlap: this.allowOverlap(), keepExisting: true });
-    const left = skipped.length ? `; ${skipped.length} left because they overlap spans` : "";
-    if (!accepted.length) { this.announce(`No suggestion accepted${left}.`); return; }
-    this.commit(state, `Accepted ${accepted.length} suggestion${accepted.length > 1 ? "s" : ""}${left}`);
+    const spans = this.visible(this.state);
+    const relations = this.visibleRelations(this.state);
+    if (!spans.length && !relations.length) { this.announce("No suggestions to accept."); return; }
+    const rivals = this.rivals(spans, relations);
+    const allowOverlap = this.allowOverlap();
+    const first = acceptSuggestions(this.state, spans.filter((s) => !rivals.has(s.id)),
+      { allowOverlap, keepExisting: true });
+    const second = acceptRelationSuggestions(first.state, relations.filter((r) => !rivals.has(r.id)),
+      this.doc.suggestions, { allowOverlap, keepExisting: true, acceptSpans: false });
+    const accepted = first.accepted.length + second.accepted.length;
+    const reasons = [];
+    const overlapping = first.skipped.length;
+    if (overlapping) reasons.push(`${overlapping} overlap${overlapping === 1 ? "s" : ""} a span`);
+    if (rivals.size) reasons.push(`${rivals.size} contradict${rivals.size === 1 ? "s" : ""} another suggestion`);
+    const unready = second.skipped.filter((skip) => skip.reason.code !== "label_clash").length;
+    if (unready) reasons.push(`${plural(unready, "relation")} need${unready === 1 ? "s" : ""} a span not accepted`);
+    const clashing = second.skipped.length - unready;
+    if (clashing) reasons.push(`${plural(clashing, "relation")} clash${clashing === 1 ? "es" : ""} with another label`);
+    const leftCount = first.skipped.length + rivals.size + second.skipped.length;
+    const left = leftCount ? `; ${leftCount} left: ${reasons.join(", ")}` : "";
+    if (!accepted) { this.announce(`No suggestion accepted${left}.`); return; }
+    let what = plural(accepted, "suggestion");
+    if (!first.accepted.length) what = plural(accepted, "relation suggestion");
+    else if (second.accepted.length) {
+      what += ` (${plural(first.accepted.length, "span")}, ${plural(second.accepted.length, "relation")})`;
+    }
+    this.commit(second.state, `Accepted ${what}${left}`);
     this.setUi({ picked: null });
   }
 
@@ -553,12 +723,16 @@ export class Workspace {
     this.updateButtons();
   }
 
-  pickRelation(key, { fromFocus = false } = {}) {
+  /** A click on an arc, or focus on it (Tab): select the relation or relation suggestion ({type, id}). */
+  pickArc(picked, { fromFocus = false } = {}) {
     if (this.mode) return;
-    if (this.ui.picked && this.ui.picked.type === "relation" && this.ui.picked.id === key) return;
-    this.setUi({ picked: { type: "relation", id: key } });
-    const relation = this.state.relations.find((r) => relationKey(r) === key);
-    if (relation && !fromFocus) this.announce(`Relation ${relation.label}: ${this.spanText(relation.head)} → ${this.spanText(relation.tail)}. Delete removes it; 1–9 changes its label.`);
+    const now = this.ui.picked;
+    if (now && now.type === picked.type && now.id === picked.id) return;
+    this.setUi({ picked });
+    if (fromFocus) return;
+    if (picked.type === "relationSuggestion") { this.announceSuggestion(picked.id); return; }
+    const relation = this.state.relations.find((r) => relationKey(r) === picked.id);
+    if (relation) this.announce(`Relation ${relation.label}: ${this.spanText(relation.head)} → ${this.spanText(relation.tail)}. Delete removes it; 1–9 changes its label.`);
   }
 
   relabelPickedRelation(label) {
@@ -578,7 +752,8 @@ export class Workspace {
     let at = cursor;
     if (at === undefined && picked) {
       const range = picked.type === "span" ? this.view.spanRange(picked.id)
-        : picked.type === "suggestion" ? this.view.suggestionRange(picked.id) : null;
+        : picked.type === "suggestion" ? this.view.suggestionRange(picked.id)
+          : picked.type === "relationSuggestion" ? this.relationRange(this.relationSuggestion(picked.id)).span : null;
       at = range ? range[0] : this.ui.cursor;
     }
     if (at === undefined) at = this.ui.cursor;
@@ -672,14 +847,35 @@ export class Workspace {
     if (item.type === "span") {
       const span = findSpan(this.state, item.id);
       this.announce(`${span.label}: ${this.spanText(item.id)}`);
+    } else if (item.type === "relationSuggestion") {
+      this.announceSuggestion(item.id);
     } else {
       const s = this.suggestion(item.id);
       this.announce(`Suggestion ${s.label}: “${this.doc.text.slice(s.start, s.end)}” from ${s.model}. a accepts, x rejects.`);
     }
   }
 
+  announceSuggestion(id) {
+    const s = this.relationSuggestion(id);
+    if (!s) return;
+    this.announce(`Suggested relation ${this.relationText(s)} from ${s.who || "someone"}. a accepts, x rejects.`);
+  }
+
+  /** Spans, suggestions and relation suggestions in document order, as [{type, id, range}]: what ] and [ visit. */
+  pickable() {
+    const items = this.view.items();
+    const relations = this.visibleRelations(this.state);
+    if (!relations.length) return items;
+    for (const s of relations) {
+      const range = this.relationRange(s).span;
+      if (range) items.push({ type: "relationSuggestion", id: s.id, range });
+    }
+    const rank = { span: 0, suggestion: 1, relationSuggestion: 2 };
+    return items.sort((a, b) => a.range[0] - b.range[0] || a.range[1] - b.range[1] || rank[a.type] - rank[b.type]);
+  }
+
   pickNext(direction) {
-    let items = this.view.items();
+    let items = this.pickable();
     if (this.mode && this.mode.kind === "tail") items = items.filter((item) => item.type === "span" && item.id !== this.mode.head);
     if (!items.length) { this.announce("Nothing to select."); return; }
     const picked = this.ui.picked;
@@ -767,6 +963,7 @@ export class Workspace {
     this.history = new History(next);
     this.saver.refused = null;
     this.doc.suggestions = [];
+    this.doc.relationSuggestions = [];
     this.setUi({ picked: null });
     this.applyState(next);
     this.onSaverChange();
@@ -837,7 +1034,7 @@ export class Workspace {
     set("redo", editable && this.history.canRedo);
     set("delete", editable && picked !== null);
     set("relation", editable && picked !== null && picked.type === "span" && this.relationLabels.length > 0 && !this.mode);
-    const suggestions = ready ? this.visible(this.state).length : 0;
+    const suggestions = ready ? this.visible(this.state).length + this.visibleRelations(this.state).length : 0;
     set("acceptAll", editable && suggestions > 0);
     for (const button of this.el.labels.querySelectorAll("button")) button.disabled = ready && !editable;
     const count = this.root.querySelector('[data-ws="suggestion-count"]');

@@ -139,6 +139,126 @@ export function acceptSuggestions(state, suggestions, { allowOverlap, keepExisti
   return { state: next, accepted, skipped, removed };
 }
 
+// Relation suggestions ----------------------------------------------------------------------
+//
+// A relation suggestion names its ends by offsets and label, not by id (the spans it needs may
+// not be in the state yet): { id, head: {start, end, label}, tail: {...}, label, who }.
+
+const sameSpan = (a, b) => a.start === b.start && a.end === b.end && a.label === b.label;
+const spanSignature = (s) => `${s.start}:${s.end}:${s.label}`;
+const relationSignature = (head, tail, label) => `${spanSignature(head)}>${spanSignature(tail)}>${label}`;
+const pairSignature = (head, tail) => `${spanSignature(head)}>${spanSignature(tail)}`;
+
+/** Relation suggestions to show: not rejected, and not already a relation between spans like its ends. */
+export function visibleRelationSuggestions(state, suggestions) {
+  if (!suggestions.length) return suggestions;
+  const rejected = new Set(state.rejected);
+  const byId = new Map(state.spans.map((s) => [spanKey(s.id), s]));
+  const taken = new Set();
+  for (const r of state.relations) {
+    const head = byId.get(spanKey(r.head));
+    const tail = byId.get(spanKey(r.tail));
+    if (head && tail) taken.add(relationSignature(head, tail, r.label));
+  }
+  return suggestions.filter((s) => !rejected.has(s.id) && !taken.has(relationSignature(s.head, s.tail, s.label)));
+}
+
+/**
+ * Suggestions that clash with one another, so that accepting all would have to pick one at random: span
+ * suggestions that overlap each other where overlaps are not allowed (or, where they are, have the same
+ * offsets and another label), and relation suggestions between the same head and tail with another label.
+ * Returns a Set of their ids.
+ */
+export function rivalSuggestions(spans, relations, { allowOverlap }) {
+  const rivals = new Set();
+  const sorted = [...spans].sort((a, b) => a.start - b.start || a.end - b.end);
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length && sorted[j].start < sorted[i].end; j++) {
+      const a = sorted[i];
+      const b = sorted[j];
+      if (allowOverlap ? a.start === b.start && a.end === b.end && a.label !== b.label : overlaps(a, b)) {
+        rivals.add(a.id);
+        rivals.add(b.id);
+      }
+    }
+  }
+  const labels = new Map(); // head and tail -> {labels, ids}
+  for (const r of relations) {
+    const key = pairSignature(r.head, r.tail);
+    const pair = labels.get(key) || { labels: new Set(), ids: [] };
+    pair.labels.add(r.label);
+    pair.ids.push(r.id);
+    labels.set(key, pair);
+  }
+  for (const pair of labels.values()) if (pair.labels.size > 1) for (const id of pair.ids) rivals.add(id);
+  return rivals;
+}
+
+/**
+ * Accept relation suggestions, in order. Each needs its head and tail: a span in the state with the
+ * same offsets and label, or (with `acceptSpans`) the span suggestion that is that span, accepted with
+ * it unless it was rejected or overlaps a span where overlaps are not allowed. A relation between the
+ * same two spans with another label clashes: with `keepExisting` the suggestion is left, else it
+ * replaces that relation. `spanSuggestions`: all of them (rejected ones too, to say why).
+ *
+ * Returns { state, accepted: [relations], spans: [spans accepted for them], replaced: [relations],
+ * skipped: [{suggestion, reason}] }, a reason being { code, end: "head" | "tail", span?, relation? } with
+ * code "span_rejected" (its span suggestion was rejected), "span_left" (its span is a suggestion not
+ * accepted), "span_overlaps" (`span`: the accepted span it overlaps), "span_missing" (no such span or
+ * suggestion) or "label_clash" (`relation`: the accepted one with another label).
+ */
+export function acceptRelationSuggestions(state, suggestions, spanSuggestions,
+  { allowOverlap, keepExisting, acceptSpans }) {
+  let next = state;
+  const accepted = [];
+  const spans = [];
+  const replaced = [];
+  const skipped = [];
+  const rejected = new Set(state.rejected);
+  for (const suggestion of suggestions) {
+    // For each end: the span in the state, or the span suggestion to accept, or why not.
+    const ends = [];
+    let reason = null;
+    for (const end of ["head", "tail"]) {
+      const want = suggestion[end];
+      const span = next.spans.find((s) => sameSpan(s, want));
+      if (span) { ends.push({ span }); continue; }
+      const offered = spanSuggestions.find((s) => sameSpan(s, want));
+      if (!offered) { reason = { code: "span_missing", end }; break; }
+      if (rejected.has(offered.id)) { reason = { code: "span_rejected", end }; break; }
+      if (!acceptSpans) { reason = { code: "span_left", end }; break; }
+      const blocking = allowOverlap ? null : next.spans.find((s) => overlaps(s, want));
+      if (blocking) { reason = { code: "span_overlaps", end, span: blocking }; break; }
+      ends.push({ offered });
+    }
+    if (!reason && ends.every((e) => e.span)) {
+      const [head, tail] = ends.map((e) => spanKey(e.span.id));
+      const other = next.relations.find((r) => spanKey(r.head) === head && spanKey(r.tail) === tail
+        && r.label !== suggestion.label);
+      if (other && keepExisting) reason = { code: "label_clash", end: null, relation: other };
+    }
+    if (reason) { skipped.push({ suggestion, reason }); continue; }
+    const ids = [];
+    for (const end of ends) {
+      if (end.span) { ids.push(end.span.id); continue; }
+      const result = addSpan(next, end.offered, { allowOverlap });
+      next = result.state;
+      spans.push(result.span);
+      ids.push(result.span.id);
+    }
+    const [head, tail] = ids.map(spanKey);
+    for (const other of next.relations.filter((r) => spanKey(r.head) === head && spanKey(r.tail) === tail
+      && r.label !== suggestion.label)) {
+      next = removeRelation(next, relationKey(other));
+      replaced.push(other);
+    }
+    const result = addRelation(next, { head: ids[0], tail: ids[1], label: suggestion.label });
+    next = result.state;
+    if (result.relation) accepted.push(result.relation);
+  }
+  return { state: next, accepted, spans, replaced, skipped };
+}
+
 /** Overlap lanes: 0 for spans that overlap nothing before them, then 1, 2... (greedy, in document order). */
 export function assignLanes(spans) {
   const lanes = new Map();
