@@ -2,12 +2,21 @@
 // workspace, editing the gold annotation, with the annotators' work aligned
 // over the text.
 //
-// - What every annotator said starts accepted (the gold, once there is one).
+// - What every annotator said starts accepted (the gold, once there is one):
+//   spans and relations.
 // - Everything else anyone said is shown as a suggestion, dashed, with who
-//   said it on its chip and tooltip: a / ✓ accepts, x / ✕ rejects, Shift + A
-//   accepts all that do not clash.
+//   said it on its chip (spans) or arc tag (relations) and tooltip: a / ✓
+//   accepts, x / ✕ rejects, Shift + A accepts all that do not clash. Accepting
+//   a relation accepts the span suggestions it needs with it, or says why not
+//   (a span rejected, or overlapping an accepted one: accept that span first).
+//   Shift + A leaves suggestions that contradict each other (overlapping spans,
+//   or one head and tail with two relation labels: the reviewer picks), spans
+//   overlapping accepted ones, and relations whose spans are not accepted or
+//   that another label already holds.
 // - The panel lists the annotators (take one's version whole) and the
-//   disagreements, region by region: who said what, who said nothing.
+//   disagreements, region by region: who said what (spans, relations), who
+//   said nothing. A row's click selects its first suggestion (or its text)
+//   and scrolls to it.
 // - Gold is saved when the reviewer says so (Save gold / Enter): one PUT of
 //   /documents/{id}/gold/ with the version it was based on, or, when the gold
 //   is exactly one annotator's version, a POST adopting it. A 409 shows the
@@ -25,7 +34,8 @@ import { palette } from "../annotator/workspace/colors.js";
 import { Saver } from "../annotator/workspace/save.js";
 import { Trail } from "../annotator/workspace/trail.js";
 import { Workspace } from "../annotator/workspace/workspace.js";
-import { addRelation, addSpan, makeState } from "../annotator/workspace/state/annotation.js";
+import { unitRange } from "../annotator/workspace/document.js";
+import { makeState, rivalSuggestions } from "../annotator/workspace/state/annotation.js";
 
 const spanId = (s) => `${s.start}:${s.end}:${s.label}`;
 
@@ -93,6 +103,9 @@ export class Review extends Workspace {
   /** The gold is always editable here; `document.locked` is about the annotators' annotations. */
   lockedOnLoad() { return false; }
 
+  /** Suggestions that contradict each other: Shift + A leaves them to the reviewer. */
+  rivals(spans, relations) { return rivalSuggestions(spans, relations, { allowOverlap: this.allowOverlap() }); }
+
   /** Skip and Back leave the document without saving gold: edits are dropped only if the reviewer says so. */
   async navigate(open) {
     if (this.busy) return;
@@ -143,9 +156,18 @@ export class Review extends Workspace {
       id: `c${i}`, start: s.start, end: s.end, label: s.label, model: s.annotators.join(", "), model_version: "",
       score: null, who: s.annotators.join(", "),
     }));
+    // Every relation anyone drew, with who: dashed arcs until accepted (the agreed ones are, without gold).
+    const drawn = [
+      ...alignment.relations.agreed.map((r) => ({ ...r, annotators: alignment.annotators })),
+      ...alignment.relations.conflicts,
+    ];
+    const relationSuggestions = drawn.map((r, i) => ({
+      id: `r${i}`, head: r.head, tail: r.tail, label: r.label, who: r.annotators.join(", "),
+    }));
     this.bundle = bundle;
     this.taken = null;
-    this.show({ document: bundle.document, tokens: bundle.tokens, annotation: start, suggestions });
+    this.show({ document: bundle.document, tokens: bundle.tokens, annotation: start, suggestions,
+      relation_suggestions: relationSuggestions });
     this.renderPanel();
   }
 
@@ -180,6 +202,14 @@ export class Review extends Workspace {
     const text = bundle.document.text;
     const cp = [...text]; // code points: the API's offsets
     const quote = (start, end) => `“${escapeHtml(cp.slice(start, end).join(""))}”`;
+    // A region can run over a sentence (a relation covers what lies between its spans): its ends only.
+    const shortQuote = (start, end) => {
+      if (end - start <= 60) return quote(start, end);
+      const head = cp.slice(start, start + 28).join("").trimEnd();
+      const tail = cp.slice(end - 28, end).join("").trimStart();
+      return `“${escapeHtml(head)} … ${escapeHtml(tail)}”`;
+    };
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
     const chipOf = (label) => {
       const known = this.entityByName.get(label);
       const colors = palette(known ? known.color : "#8c959f");
@@ -194,27 +224,42 @@ export class Review extends Workspace {
         + ` ${a.spans.length} span${a.spans.length === 1 ? "" : "s"}, ${a.relations.length} relation${a.relations.length === 1 ? "" : "s"}${status}${use}</li>`;
     }).join("");
     const alignment = bundle.alignment;
+    const names = alignment.annotators;
+    const relationText = (r) => `<span class="said rel" title="${escapeHtml(`${r.head.label} → ${r.tail.label}`)}">`
+      + `${escapeHtml(r.label)}</span> ${quote(r.head.start, r.head.end)} → ${quote(r.tail.start, r.tail.end)}`;
+    // What each annotator said in a region, for spans or relations: "ann GPE · bob nothing".
+    const line = (readings, show) => names.map((who) => {
+      const said = readings[who] || [];
+      const what = said.length ? said.map(show).join(" ") : `<span class="nothing">nothing</span>`;
+      return `<span class="who">${escapeHtml(who)}</span> ${what}`;
+    }).join(" · ");
+    const differ = (readings) => new Set(names.map((who) => JSON.stringify(readings[who] || []))).size > 1;
     const regions = alignment.regions.map((region, i) => {
-      const readings = Object.entries(region.readings).map(([who, spans]) => {
-        const what = spans.length
-          ? spans.map((s) => `${chipOf(s.label)}${s.start !== region.start || s.end !== region.end ? ` ${quote(s.start, s.end)}` : ""}`).join(" ")
-          : `<span class="nothing">nothing</span>`;
-        return `<span class="who">${escapeHtml(who)}</span> ${what}`;
-      }).join(" · ");
-      return `<li data-region="${i}" title="Show it in the text">${quote(region.start, region.end)}: ${readings}</li>`;
+      const relationReadings = region.relation_readings || {};
+      const relationsDiffer = differ(relationReadings);
+      // The spans line unless only relations differ there (their spans are the same for everyone).
+      const spanText = (s) => `${chipOf(s.label)}`
+        + `${s.start !== region.start || s.end !== region.end ? ` ${quote(s.start, s.end)}` : ""}`;
+      const spans = differ(region.readings) || !relationsDiffer ? line(region.readings, spanText) : "";
+      const relations = relationsDiffer
+        ? ` <span class="rel-readings"><span class="kind">relations</span> ${line(relationReadings, relationText)}</span>`
+        : "";
+      return `<li data-region="${i}" title="Select it in the text">${shortQuote(region.start, region.end)}:`
+        + ` ${spans}${relations}</li>`;
     });
-    const relations = alignment.relations.conflicts.map((r, i) => `<li data-relation="${i}">`
-      + `<span class="who">${escapeHtml(r.annotators.join(", "))}</span>: ${quote(r.head.start, r.head.end)} `
-      + `—${escapeHtml(r.label)}→ ${quote(r.tail.start, r.tail.end)}`
-      + ` <button type="button" class="tool" data-rv-relation="${i}">Add</button></li>`);
-    const agreed = alignment.agreed.length;
+    const agreedSpans = alignment.agreed.length;
+    const agreedRelations = alignment.relations.agreed.length;
+    const accepted = [plural(agreedSpans, "span"), agreedRelations ? plural(agreedRelations, "relation") : ""]
+      .filter(Boolean).join(" and ");
+    const many = agreedSpans + agreedRelations !== 1;
     const gold = bundle.gold.version > 0
       ? `Gold v${bundle.gold.version}${bundle.gold.annotator ? ` by ${escapeHtml(bundle.gold.annotator)}` : ""} is shown.`
-      : `${agreed} span${agreed === 1 ? "" : "s"} everyone agrees on ${agreed === 1 ? "is" : "are"} accepted.`;
+      : `${accepted} everyone agrees on ${many ? "are" : "is"} accepted.`;
+    const none = "None: the annotators agree.";
     this.panel.innerHTML = this.lockHtml() + `<section aria-labelledby="rv-people"><h2 id="rv-people">Annotators</h2><ul>${people || "<li class=\"muted\">Nobody annotated this document.</li>"}</ul>`
       + `<p class="agreed-note">${gold}</p></section>`
-      + `<section aria-labelledby="rv-conflicts"><h2 id="rv-conflicts">Disagreements <span class="count">${regions.length + relations.length || ""}</span></h2>`
-      + `<ul class="conflict-list">${regions.join("") + relations.join("") || "<li class=\"muted\">None: the annotators agree.</li>"}</ul></section>`;
+      + `<section aria-labelledby="rv-conflicts"><h2 id="rv-conflicts">Disagreements <span class="count">${regions.length || ""}</span></h2>`
+      + `<ul class="conflict-list">${regions.join("") || `<li class="muted" data-rv="no-conflicts">${none}</li>`}</ul></section>`;
     this.panel.hidden = false;
   }
 
@@ -262,10 +307,8 @@ export class Review extends Workspace {
     if (event.target.closest("[data-rv-reopen]")) { this.reopen(); return; }
     const take = event.target.closest("[data-rv-take]");
     if (take) { this.takeVersion(take.dataset.rvTake); return; }
-    const relation = event.target.closest("[data-rv-relation]");
-    if (relation) { this.addConflictRelation(this.bundle.alignment.relations.conflicts[Number(relation.dataset.rvRelation)]); return; }
     const region = event.target.closest("[data-region]");
-    if (region) this.showRegion(this.bundle.alignment.regions[Number(region.dataset.region)]);
+    if (region) this.showRegion(this.bundle.alignment.regions[Number(region.dataset.region)], region);
   }
 
   /** The whole version of one annotator becomes the gold being edited (one undoable step). */
@@ -279,25 +322,27 @@ export class Review extends Workspace {
     this.el.doc.focus({ preventScroll: true });
   }
 
-  addConflictRelation(relation) {
-    let state = this.state;
-    const ids = [];
-    for (const end of [relation.head, relation.tail]) {
-      const start = this.doc.maps.toUtf16(end.start);
-      const stop = this.doc.maps.toUtf16(end.end);
-      const result = addSpan(state, { start, end: stop, label: end.label }, { allowOverlap: this.allowOverlap() });
-      state = result.state;
-      ids.push(result.span.id);
-    }
-    const added = addRelation(state, { head: ids[0], tail: ids[1], label: relation.label });
-    this.commit(added.state, `Added relation ${relation.label}`);
-  }
-
-  showRegion(region) {
+  /**
+   * A disagreement row's click: select the first suggestion drawn in its region (a span, else a
+   * relation), or, when none is left, the region's text; scroll to it and mark the row.
+   */
+  showRegion(region, row) {
+    if (!this.doc) return;
     const start = this.doc.maps.toUtf16(region.start);
-    const visible = this.visible(this.state).find((s) => s.start >= start);
-    if (visible && visible.start < this.doc.maps.toUtf16(region.end)) this.pick({ type: "suggestion", id: visible.id });
-    else this.moveTo(Math.max(0, this.doc.units.findIndex((u) => u.end > start)), false);
+    const end = this.doc.maps.toUtf16(region.end);
+    const inside = this.suggestionsInOrder().find((item) => item.start < end && start < item.end);
+    if (inside) {
+      this.pickItem({ type: inside.type, id: inside.s.id });
+    } else {
+      const range = unitRange(this.doc, start, end);
+      if (range) {
+        this.select(range[0], range[1], range[0]);
+        this.reveal(range[0]);
+        this.announce(`Disagreement at ${this.quote({ start, end })}: nothing left to accept or reject there.`);
+      }
+    }
+    for (const other of this.panel.querySelectorAll("[aria-current]")) other.removeAttribute("aria-current");
+    if (row) row.setAttribute("aria-current", "true");
     this.el.doc.focus({ preventScroll: true });
   }
 
