@@ -90,7 +90,7 @@ def test_reviewer_resolves_conflicts_and_adopts_a_version(live_server, open_cont
     expect(panel.locator("[data-region]")).to_have_count(2)
     expect(panel.locator("[data-region]").first).to_contain_text("“Moscow”: ann GPE · bob LOC")
     expect(panel.locator("[data-region]").nth(1)).to_contain_text("ann nothing · bob GPE")
-    expect(page.locator('[data-ws="save"]')).to_have_attribute("data-status", "pending")  # nothing stored yet
+    expect(page.locator('[data-ws="save"]')).to_have_attribute("data-status", "new")  # no gold yet, nothing edited
     # Skipping and coming back save nothing: only Save gold does.
     page.keyboard.press("s")
     expect(page.locator('[data-ws="title"]')).to_have_text(f"Document {second.pk}")
@@ -237,6 +237,9 @@ def test_a_relation_one_annotator_drew_is_a_suggestion_that_shift_a_accepts_into
     region = page.locator('[data-rv="panel"] [data-region]')
     expect(region).to_have_count(1)
     expect(region).to_contain_text("relations ann located_in “Maria Petrova” → “Moscow” · bob nothing")
+    save = page.locator('[data-ws="save"]')
+    expect(save).to_have_attribute("data-status", "new")
+    expect(save).to_have_text("No gold yet")
 
     # Shift + A accepts it (a solid arc now), and Save gold keeps it in the gold.
     page.locator(".doc").focus()
@@ -244,6 +247,7 @@ def test_a_relation_one_annotator_drew_is_a_suggestion_that_shift_a_accepts_into
     expect(page.locator(".arc.sug")).to_have_count(0)
     expect(page.locator(".arc")).to_have_count(1)
     expect(page.locator('[data-ws="live"]')).to_have_text("Accepted 1 relation suggestion")
+    expect(save).to_have_text("Unsaved changes…")
     page.keyboard.press("Enter")
     expect(page.locator('[data-ws="title"]')).to_have_text(f"Document {rejected.pk}")
     assert gold_relations(reviewer, drawn) == [("Maria Petrova", "Moscow", "located_in")]
@@ -335,3 +339,50 @@ def test_accepting_a_relation_takes_its_span_or_says_why_not_and_a_region_row_se
     assert gold_relations(relation_project["reviewer"], long) == [("Maria Petrova", "Moscow", "located_in")]
     assert errors == []
 
+
+def test_a_document_with_one_annotator_has_nothing_to_compare(live_server, open_context, pg, django_user_model):
+    admin = django_user_model.objects.create_user(username="boss", password="pw-boss")
+    django_user_model.objects.create_user(username="rev", password="pw-rev")
+    ann = django_user_model.objects.create_user(username="ann", password="pw-ann")
+    project = do_create_project(acting_user=admin, name="Single", annotators_per_document=1)
+    do_add_member(project, "rev", "reviewer", acting_user=admin)
+    do_add_member(project, "ann", "annotator", acting_user=admin)
+    do_create_label(project, acting_user=admin, name="PERSON", kind="entity", shortcut="p")
+    do_create_label(project, acting_user=admin, name="GPE", kind="entity", shortcut="g")
+    do_create_label(project, acting_user=admin, name="located_in", kind="relation")
+    [document] = do_create_documents(project, [{"text": FAMILY_TEXT}], acting_user=admin)
+    document = Document.objects.select_related("project").get(pk=document.pk)
+    submit(document, ann, [("Maria Petrova", "PERSON"), ("Moscow", "GPE")], [(0, 1, "located_in")])
+    page = open_context().new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server.url, "rev", "pw-rev")
+    page.goto(f"{live_server.url}/projects/{project.pk}/review/")
+    wait_for_document(page)
+    meta = page.locator('[data-ws="meta"]')
+    expect(meta).to_have_text("1 annotator submitted · nothing to compare · no gold yet")
+    panel = page.locator('[data-rv="panel"]')
+    expect(panel.locator('[data-rv="no-conflicts"]')).to_have_text("Nothing to compare: only ann submitted.")
+    expect(panel).not_to_contain_text("annotators agree")
+    expect(panel).not_to_contain_text("everyone agrees")
+    expect(panel.locator(".agreed-note")).to_have_text(
+        "ann's 2 spans and 1 relation are accepted: the only submitted version.")
+    expect(page.locator('[data-ws="live"]')).to_have_text(f"Document {document.pk} loaded.")
+    expect(page.locator(".arc")).to_have_count(1)
+    expect(page.locator(".arc.sug")).to_have_count(0)
+    # Nothing is unsaved until something is edited; undoing the edit says so again.
+    save = page.locator('[data-ws="save"]')
+    expect(save).to_have_text("No gold yet")
+    page.locator(".doc .chip[data-span]", has_text="GPE").click()
+    page.keyboard.press("Delete")
+    expect(save).to_have_text("Unsaved changes…")
+    # The span and its relation went; what ann said comes back as suggestions.
+    expect(page.locator(".chip.sgc")).to_have_count(1)
+    expect(page.locator(".arc.sug")).to_have_count(1)
+    page.keyboard.press("Control+z")
+    expect(save).to_have_text("No gold yet")
+    page.keyboard.press("Enter")
+    expect(page.locator('[data-ws="done"]')).to_contain_text("Nothing waits for review")
+    assert gold_of(document) == sorted([(*cp(FAMILY_TEXT, "Maria Petrova"), "PERSON"),
+                                        (*cp(FAMILY_TEXT, "Moscow"), "GPE")])
+    assert errors == []

@@ -17,6 +17,8 @@
 //   disagreements, region by region: who said what (spans, relations), who
 //   said nothing. A row's click selects its first suggestion (or its text)
 //   and scrolls to it.
+// - With fewer than two submitted annotations there is nothing to compare:
+//   the header and the panel say so rather than "agree" or a score.
 // - Gold is saved when the reviewer says so (Save gold / Enter): one PUT of
 //   /documents/{id}/gold/ with the version it was based on, or, when the gold
 //   is exactly one annotator's version, a POST adopting it. A 409 shows the
@@ -42,18 +44,20 @@ const spanId = (s) => `${s.start}:${s.end}:${s.label}`;
 /**
  * Saves only on Save gold (a flush with a status): never after an edit, on leaving the page,
  * hiding the tab or skipping, since an unfinished review must not become gold. `stored`: gold
- * exists, so an untouched page has nothing unsaved; without it the proposal shows as unsaved.
+ * exists. The status says "new" (No gold yet) while the page shows the untouched proposal of a
+ * document without gold, "pending" (Unsaved changes) once the reviewer changed what Save gold
+ * would store, "saved" when that is the stored gold.
  */
 class GoldSaver extends Saver {
   constructor(options, stored) {
     super(options);
     this.stored = stored;
-    if (!stored) this.status = "pending";
+    if (!stored) this.status = "new";
   }
 
   touch() {
     if (this.closed || this.status === "conflict") return;
-    this.setStatus(this.dirty || !this.stored ? "pending" : "saved");
+    this.setStatus(this.dirty ? "pending" : this.stored ? "saved" : "new");
   }
 
   async flush({ status } = {}) {
@@ -177,8 +181,9 @@ export class Review extends Workspace {
     const { document: doc, gold, alignment } = this.bundle;
     const people = alignment.annotators.length;
     this.el.meta.textContent = [
-      `${people} annotator${people === 1 ? "" : "s"} submitted`,
-      `disagreement ${Number(doc.disagreement).toFixed(2)}`,
+      people ? `${people} annotator${people === 1 ? "" : "s"} submitted` : "nobody submitted",
+      // One version alone agrees with nothing: a score (0.00) would claim agreement.
+      people > 1 ? `disagreement ${Number(doc.disagreement).toFixed(2)}` : "nothing to compare",
       gold.version > 0 ? `gold v${gold.version}` : "no gold yet",
       doc.reopened ? (doc.changed_since_review ? "reopened, changed since" : "reopened") : "",
     ].filter(Boolean).join(" · ");
@@ -252,10 +257,19 @@ export class Review extends Workspace {
     const accepted = [plural(agreedSpans, "span"), agreedRelations ? plural(agreedRelations, "relation") : ""]
       .filter(Boolean).join(" and ");
     const many = agreedSpans + agreedRelations !== 1;
-    const gold = bundle.gold.version > 0
-      ? `Gold v${bundle.gold.version}${bundle.gold.annotator ? ` by ${escapeHtml(bundle.gold.annotator)}` : ""} is shown.`
-      : `${accepted} everyone agrees on ${many ? "are" : "is"} accepted.`;
-    const none = "None: the annotators agree.";
+    let gold;
+    if (bundle.gold.version > 0) {
+      gold = `Gold v${bundle.gold.version}${bundle.gold.annotator ? ` by ${escapeHtml(bundle.gold.annotator)}` : ""} is shown.`;
+    } else if (names.length === 1) {
+      gold = `${escapeHtml(names[0])}'s ${accepted} ${many ? "are" : "is"} accepted: the only submitted version.`;
+    } else if (names.length) {
+      gold = `${accepted} everyone agrees on ${many ? "are" : "is"} accepted.`;
+    } else {
+      gold = "Nobody submitted this document: nothing is accepted.";
+    }
+    let none = "None: the annotators agree.";
+    if (names.length === 1) none = `Nothing to compare: only ${escapeHtml(names[0])} submitted.`;
+    else if (!names.length) none = "Nothing to compare: nobody submitted.";
     this.panel.innerHTML = this.lockHtml() + `<section aria-labelledby="rv-people"><h2 id="rv-people">Annotators</h2><ul>${people || "<li class=\"muted\">Nobody annotated this document.</li>"}</ul>`
       + `<p class="agreed-note">${gold}</p></section>`
       + `<section aria-labelledby="rv-conflicts"><h2 id="rv-conflicts">Disagreements <span class="count">${regions.length || ""}</span></h2>`

@@ -12,6 +12,12 @@ const SAVE_TEXT = {
   failed: "Not saved",
   conflict: "Not saved: conflict",
   locked: "Read-only: reviewed",
+  new: "No gold yet", // the review page: a document without gold, shown as proposed and not edited
+};
+
+const SAVE_TITLE = {
+  new: "Nothing is stored for this document yet, and you changed nothing: Save gold (Enter) stores what is shown.",
+  pending: "You changed something that is not stored yet.",
 };
 
 export function renderLabelBar(container, labels, { numbered = false } = {}) {
@@ -33,6 +39,7 @@ export function renderSaveIndicator(element, saver) {
   if (status === "failed" && saver.error) text += `: ${saver.error.message}`;
   if (status === "locked" && saver.lockReason === "document_full") text = "Read-only: others hold it";
   element.textContent = text;
+  element.title = SAVE_TITLE[status] || "";
 }
 
 export function showBanner(banner, html) {
