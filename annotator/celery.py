@@ -1,9 +1,26 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
 
 app = Celery("annotator")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.celeryd_init.connect
+def workers_connect_without_a_pool(**kwargs):
+    """A worker (``celery worker``, before it forks) takes the web's connection pool out of the settings.
+
+    Celery closes a task's database connections before and after each task (and with the prefork
+    pool it would close a whole pool after each task), so a pool would keep nothing: each worker
+    process holds one connection while it runs a task (shared by an import's COPY thread and an
+    export's read-ahead thread).
+    """
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        if database.get("OPTIONS", {}).pop("pool", None):
+            database["CONN_MAX_AGE"] = 0
+

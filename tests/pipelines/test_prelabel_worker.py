@@ -56,7 +56,8 @@ def post_prelabel(client, project, **body) -> dict:
 def test_a_worker_prelabels_in_chunks_and_reports_progress(celery_worker, seed_project, people, client_for):
     client = client_for(people["admin"])
     job = post_prelabel(client, seed_project, model="seed_ner")
-    assert (job["status"], job["progress"]) == ("pending", {"done": 0, "total": None})
+    # Answered at once; the worker (a thread of this process) may have taken it already.
+    assert job["status"] in {"pending", "running"} and job["progress"] == {"done": 0, "total": None}
     job = wait_for_job(client, job["id"])
     assert job["status"] == "succeeded", job
     assert job["progress"] == {"done": 24, "total": 24}
