@@ -6,6 +6,8 @@ Every job is started the same way: ``do_start_job`` creates the pending row and,
 once it is committed, queues the Celery task named for it with the job id only.
 The task is looked up by name in the Celery app's registry, so no action imports
 a tasks module; the tasks themselves are made with ``projects.tasks.job_task``.
+When the task cannot be queued the job fails at once and the caller gets
+``QueueUnavailable`` (503).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from projects.errors import Conflict
+from projects.errors import Conflict, QueueUnavailable
 from projects.models import Job, Project
 
 logger = logging.getLogger(__name__)
@@ -46,12 +48,21 @@ def do_start_job(project: Project | None, kind: str, *, task: str, acting_user, 
                  total: int | None = None) -> Job:
     """A pending job of ``kind``; once its row is committed, the task named ``task`` is queued with its id.
 
-    A broker that cannot be reached fails the job at once (see ``queue_job``).
+    A broker that cannot be reached fails the job at once (see ``queue_job``) and raises
+    ``QueueUnavailable``; called inside an outer transaction, the task is queued when that
+    commits, and the caller checks with ``check_queued`` afterwards.
     """
     with transaction.atomic():
         job = do_create_job(project, kind, acting_user=acting_user, params=params, total=total)
         transaction.on_commit(lambda: queue_job(job, task))
+    check_queued(job)
     return job
+
+
+def check_queued(job: Job) -> None:
+    """Raise ``QueueUnavailable`` (503) when queueing ``job``'s task failed (the job has failed already)."""
+    if getattr(job, "queue_failed", False):
+        raise QueueUnavailable(job.error, code=QUEUE_UNAVAILABLE, extra={"job_id": job.pk})
 
 
 def registered_task(name: str):
@@ -67,16 +78,19 @@ def queue_job(job: Job, task: str) -> None:
     """Send the job's task (``.delay``, so it runs in-process when tasks are eager).
 
     When the broker cannot be reached the job fails with a message that says so,
-    rather than staying pending forever, and the task's ``cleanup`` (what its kind
-    leaves behind, like an import's stored upload) runs.
+    rather than staying pending forever, the task's ``cleanup`` (what its kind
+    leaves behind, like an import's stored upload) runs, and ``job.queue_failed``
+    is set for ``check_queued``.
     """
     sender = registered_task(task)
     try:
         sender.delay(job.pk)
     except BrokerUnavailable:
         logger.exception("could not queue %s job %s", job.kind, job.pk)
-        fail_job(job, f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was done, "
-                      "please try again", {"code": QUEUE_UNAVAILABLE})
+        job.error = (f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was done, "
+                     "please try again later")
+        fail_job(job, job.error, {"code": QUEUE_UNAVAILABLE})
+        job.status, job.result, job.queue_failed = Job.Status.FAILED, {"code": QUEUE_UNAVAILABLE}, True
         cleanup = getattr(sender, "cleanup", None)
         if cleanup is not None:
             cleanup(job)
