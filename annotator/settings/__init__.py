@@ -183,6 +183,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis gives an unacknowledged task (its worker died) to another worker after this many
 # seconds; keep it longer than the longest single task (a training run).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+# Jobs never hang on a dead worker (projects/actions/jobs.py): a worker running a job's task refreshes
+# Job.heartbeat_at every JOB_HEARTBEAT_SECONDS; a running job silent for JOB_HEARTBEAT_TIMEOUT seconds
+# lost its worker and is swept (pre-labelling sent again, at most JOB_LOST_RETRIES times; other kinds
+# failed with code worker_lost) by the next read of a job and by every worker every JOB_SWEEP_SECONDS.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
+JOB_SWEEP_SECONDS = float(os.environ.get("JOB_SWEEP_SECONDS", "30"))
+JOB_LOST_RETRIES = int(os.environ.get("JOB_LOST_RETRIES", "2"))
 
 # Imports: rows per bulk write, and how often progress is reported.
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "2000"))
