@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from curation.agreement import Agreement
 from curation.collect import agreement_inputs
-from projects.actions.jobs import do_start_job
+from projects.actions.jobs import check_queued, do_start_job, sweep_lost_jobs
 from projects.models import Annotation, Job, Label, Project
 
 CACHE_SECONDS = 7 * 24 * 3600
@@ -45,7 +45,9 @@ def compute_agreement(project: Project, progress: Callable[[int], None] | None =
 def agreement_for(project: Project, *, acting_user) -> tuple[dict | None, Job | None]:
     """``(result, None)`` when it is known or quick to compute; else ``(None, job)`` with a job on it.
 
-    At most one job per fingerprint: asking again while it runs answers the same job.
+    At most one job per fingerprint: asking again while it runs answers the same job, unless
+    its worker died (swept first, so a new job starts) or it could not be queued (it failed at
+    once: ``QueueUnavailable``, and the next request starts a new one).
     """
     key, submitted = agreement_key(project)
     result = cache.get(key)
@@ -60,7 +62,10 @@ def agreement_for(project: Project, *, acting_user) -> tuple[dict | None, Job | 
         result = compute_agreement(project)
         cache.set(key, result, CACHE_SECONDS)
         return result, None
-    return None, do_start_agreement_job(project, key, acting_user=acting_user)
+    sweep_lost_jobs()
+    job = do_start_agreement_job(project, key, acting_user=acting_user)
+    check_queued(job)  # queued when do_start_agreement_job's transaction committed
+    return None, job
 
 
 @transaction.atomic

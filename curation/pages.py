@@ -21,6 +21,7 @@ from curation import selectors
 from curation.actions import agreement_for
 from curation.charts import bar_chart_svg
 from projects.access import access_project
+from projects.errors import QueueUnavailable
 from projects.models import Label
 from projects.roles import Role
 from projects.serializers import JobSerializer
@@ -51,7 +52,12 @@ def review(request, project_id: int):
 def dashboard(request, project_id: int):
     project, role = _reviewable(request, project_id)
     progress = selectors.project_progress(project)
-    agreement, job = agreement_for(project, acting_user=request.user)
+    try:
+        agreement, job = agreement_for(project, acting_user=request.user)
+    except QueueUnavailable as exc:  # its job failed at once; the next visit tries again
+        agreement, job, agreement_error = None, None, exc.detail
+    else:
+        agreement_error = ""
     colors = dict(Label.objects.filter(project=project, kind=Label.Kind.ENTITY).values_list("name", "color"))
     chart = None
     by_annotator, pairs = {}, []
@@ -75,6 +81,6 @@ def dashboard(request, project_id: int):
     computed_at = parse_datetime(agreement["computed_at"]) if agreement else None
     return render(request, "curation/dashboard.html", {
         "project": project, "role": role, "progress": progress, "statuses": statuses, "annotators": annotators,
-        "agreement": agreement, "computed_at": computed_at, "pairs": pairs, "agreement_job": JobSerializer(job).data if job else None, "chart": chart,
+        "agreement": agreement, "computed_at": computed_at, "pairs": pairs, "agreement_job": JobSerializer(job).data if job else None, "agreement_error": agreement_error, "chart": chart,
         "jobs": selectors.last_jobs(project),
     })

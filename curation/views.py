@@ -14,6 +14,7 @@ from projects.access import access_document, access_project
 from projects.actions import assignments as assignment_actions
 from projects.actions import gold as gold_actions
 from projects.actions import reopenings as reopening_actions
+from projects.actions.jobs import sweep_lost_jobs
 from projects.models import Assignment, Document
 from projects.roles import Role
 from projects.selectors import annotation_of, serialize_annotation
@@ -216,5 +217,6 @@ class ProgressView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id, Role.REVIEWER)
+        sweep_lost_jobs()  # its jobs read as they are: one whose worker died is not shown running
         return Response({**selectors.project_progress(project),
                          "jobs": JobSerializer(selectors.last_jobs(project), many=True).data})

@@ -12,6 +12,7 @@ from exports.collect import SOURCES
 from exports.formats import EXPORT_FORMATS, IMPORT_FORMATS, check_reader_options
 from exports.splits import SPLITS
 from exports.views import file_response
+from projects.errors import QueueUnavailable
 from projects.models import Project
 
 
@@ -43,10 +44,14 @@ def admin_import(request, project_id):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         options = dict(form.cleaned_data)
-        job = do_start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
-                              **options)
-        messages.info(request, f"Import job #{job.pk} started.")
-        return redirect(reverse("admin:projects_job_change", args=[job.pk]))
+        try:
+            job = do_start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
+                                  **options)
+        except QueueUnavailable as exc:  # the job has failed at once; the form says why
+            form.add_error(None, exc.detail)
+        else:
+            messages.info(request, f"Import job #{job.pk} started.")
+            return redirect(reverse("admin:projects_job_change", args=[job.pk]))
     context = {**admin.site.each_context(request), "title": f"Import into {project}", "project": project,
                "form": form, "opts": Project._meta}
     return render(request, "admin/exports/import.html", context)

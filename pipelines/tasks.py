@@ -13,7 +13,7 @@ from celery import group, shared_task
 from pipelines.prelabel import finish_if_complete, plan_prelabel, run_prelabel_chunk
 from pipelines.training import train_model
 from projects.models import Job
-from projects.tasks import FINISHED_BY_WORK, TRANSIENT, JobTask, job_task, record_failure
+from projects.tasks import FINISHED_BY_WORK, TRANSIENT, JobTask, job_task, joined_job, record_failure
 
 PRELABEL_FAILED = "pre-labelling failed with an internal error; see the worker log"
 
@@ -32,9 +32,16 @@ def prelabel_task(job: Job) -> object:
 
 @shared_task(name="pipelines.prelabel_chunk", base=JobTask, internal_error=PRELABEL_FAILED)
 def prelabel_chunk_task(job_id: int, index: int) -> str:
-    """Pre-label one chunk; the chunk that completes the job finishes it."""
+    """Pre-label one chunk; the chunk that completes the job finishes it.
+
+    Counted in the job's ``running_tasks`` and beating while it runs, up to and including the
+    finish: a worker that dies after writing the last chunk leaves a job that is swept and sent
+    again (its plan task then finds every chunk done and finishes it).
+    """
     try:
-        outcome = run_prelabel_chunk(job_id, index)
+        with joined_job(job_id):
+            outcome = run_prelabel_chunk(job_id, index)
+            finish_if_complete(job_id)
     except TRANSIENT:
         raise
     except Exception as exc:
@@ -43,7 +50,6 @@ def prelabel_chunk_task(job_id: int, index: int) -> str:
             record_failure(job, exc, internal_error=f"pre-labelling chunk {index} failed with an internal error; "
                                                     "see the worker log")
         return "failed"
-    finish_if_complete(job_id)
     return outcome
 
 

@@ -18,7 +18,7 @@ from projects.actions.documents import (
     do_delete_documents,
     do_update_document_meta,
 )
-from projects.actions.jobs import live_progress
+from projects.actions.jobs import live_progress, sweep_lost_jobs
 from projects.actions.labels import check_label_fields, do_create_label, do_delete_label, do_update_label
 from projects.actions.members import do_add_member, do_change_role, do_remove_member
 from projects.actions.projects import (
@@ -571,8 +571,17 @@ class SuggestionRejectionAdmin(ReadOnlyAdmin):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "project", "status", "progress", "created_by", "created_at", "finished_at"]
+    list_display = ["id", "kind", "project", "status", "progress", "created_by", "created_at", "heartbeat_at",
+                    "finished_at", "error"]
     list_filter = ["kind", "status", "project"]
+
+    def changelist_view(self, request, extra_context=None):
+        sweep_lost_jobs()  # a job whose worker died is listed failed (code worker_lost), not running
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        sweep_lost_jobs()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Progress")
     def progress(self, job):

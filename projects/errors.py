@@ -28,6 +28,13 @@ class Conflict(AnnotatorError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class QueueUnavailable(AnnotatorError):
+    """The task queue (the broker) could not be reached: try again later."""
+
+    code = "queue_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
 def exception_handler(exc, context):
     if isinstance(exc, AnnotatorError):
         body = {**exc.extra, "detail": exc.detail, "code": exc.code}

@@ -424,6 +424,12 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker running this job last said it was alive (every "
+        "JOB_HEARTBEAT_SECONDS); a running job silent for JOB_HEARTBEAT_TIMEOUT lost its worker.")
+    running_tasks = models.PositiveIntegerField(
+        default=0, help_text="Tasks of this job that workers have started and not ended (a killed worker's stays "
+        "counted until the job is swept); 0 while its tasks only wait in the queue.")
 
     class Meta:
         ordering = ["-id"]

@@ -148,7 +148,7 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = ["id", "kind", "status", "progress", "error", "result", "project", "created_at", "started_at",
-                  "finished_at"]
+                  "heartbeat_at", "finished_at"]
 
     def get_progress(self, job) -> dict:
         done, total = live_progress(job)

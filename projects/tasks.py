@@ -25,17 +25,27 @@ finished (``start_job`` answers None) and does nothing, and work that is cut off
 nothing half-done (an import is one transaction, pre-labelling chunks are ``JobChunk`` rows).
 A kind's ``cleanup(job)`` (an import deletes its stored upload) runs once the job has
 ended, however it ended, and when its task could not be queued; never before a retry.
+
+While a worker runs the work, a thread of the shell (``heartbeat``) refreshes the job's
+``heartbeat_at`` every ``JOB_HEARTBEAT_SECONDS`` on a connection of its own (the work may
+hold a long transaction), so a job whose worker died is found by
+``projects.actions.jobs.sweep_lost_jobs`` within ``JOB_HEARTBEAT_TIMEOUT``. Work run
+in-process (no broker) has no heartbeat: the request that runs it is its worker.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
+from celery import Task, current_task, shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
-from projects.actions.jobs import JobCancelled, fail_job, finish_job, start_job
+from projects.actions.jobs import (JobCancelled, beat_job, fail_job, finish_job, join_job, leave_job, start_job,
+                                   sweep_lost_jobs)
 from projects.errors import AnnotatorError
 from projects.models import Job
 
@@ -98,26 +108,92 @@ def run_cleanup(cleanup: Callable[[Job], None] | None, job: Job) -> None:
         logger.exception("the cleanup of %s job %s failed", job.kind, job.pk)
 
 
+def running_in_process() -> bool:
+    """Whether the current task runs eagerly, in the caller's process (no broker), rather than on a worker."""
+    request = getattr(current_task, "request", None)  # a proxy: None outside a task
+    return request is None or bool(getattr(request, "is_eager", False))
+
+
+@contextmanager
+def heartbeat(job_id: int, *, held: bool = True) -> Iterator[None]:
+    """Around a task that ``start_job`` or ``join_job`` counted (``held``): beat for the job from a thread every
+    ``JOB_HEARTBEAT_SECONDS`` until the block ends, then ``leave_job``. Without ``held``, nothing."""
+    if not held:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    beat_job(job_id)
+                except DatabaseError:  # the database is away: the next beat tries again
+                    logger.warning("no heartbeat for job %s", job_id, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        try:
+            leave_job(job_id)
+        except DatabaseError:  # counted as running until the job ends or is swept
+            logger.warning("could not record the end of a task of job %s", job_id, exc_info=True)
+
+
+@contextmanager
+def joined_job(job_id: int) -> Iterator[bool]:
+    """Around another task of a running job (a pre-labelling chunk): counted and beating while it runs on a
+    worker; gives whether the job was running when it started."""
+    if running_in_process():
+        yield True
+        return
+    joined = join_job(job_id)
+    with heartbeat(job_id, held=joined):
+        yield joined
+
+
+def sweep_lost_jobs_every(stop: threading.Event | None = None) -> None:
+    """``sweep_lost_jobs`` now and then every ``JOB_SWEEP_SECONDS`` until ``stop`` (a worker's thread)."""
+    stop = stop or threading.Event()
+    while True:
+        try:
+            sweep_lost_jobs()
+        except Exception:  # the database is away, say: the next sweep tries again
+            logger.exception("sweeping lost jobs failed")
+        finally:
+            connections.close_all()  # held for the sweep only, not between sweeps
+        if stop.wait(settings.JOB_SWEEP_SECONDS):
+            return
+
+
 def run_job(job_id: int, work: Callable[[Job], object], *, internal_error: str | None = None,
             cleanup: Callable[[Job], None] | None = None) -> None:
     """Mark the job running, run ``work(job)`` and record the outcome (see the module docstring)."""
-    job = start_job(job_id)
+    held = not running_in_process()
+    job = start_job(job_id, held=held)
     if job is None:  # gone, cancelled before it started, or finished by an earlier delivery
         ended = Job.objects.filter(pk=job_id).first() if cleanup is not None else None
         if ended is not None:
             run_cleanup(cleanup, ended)
         return
-    try:
-        result = work(job)
-    except TRANSIENT:
-        raise  # retried by JobTask; the job stays running meanwhile
-    except JobCancelled:
-        pass  # the row already says how it ended (cancelled, or by another delivery); the work rolled back
-    except Exception as exc:
-        record_failure(job, exc, internal_error=internal_error)
-    else:
-        if result is not FINISHED_BY_WORK:
-            finish_job(job, result)
+    with heartbeat(job.pk, held=held):  # until the outcome is recorded: a worker lost before that is found
+        try:
+            result = work(job)
+        except TRANSIENT:
+            raise  # retried by JobTask; the job stays running meanwhile
+        except JobCancelled:
+            pass  # the row already says how it ended (cancelled, or by another delivery); the work rolled back
+        except Exception as exc:
+            record_failure(job, exc, internal_error=internal_error)
+        else:
+            if result is not FINISHED_BY_WORK:
+                finish_job(job, result)
     run_cleanup(cleanup, job)
 
 

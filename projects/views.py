@@ -393,6 +393,7 @@ class JobDetailView(generics.RetrieveAPIView):
     serializer_class = JobSerializer
 
     def get_object(self):
+        job_actions.sweep_lost_jobs()  # a job whose worker died reads as failed (or sent again), never as running
         return access_job(self.request.user, self.kwargs["job_id"])
 
 

@@ -81,9 +81,24 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'annotator.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+# Connections are bounded in every process (README, "Database connections"). On PostgreSQL a web
+# process (runserver, gunicorn) borrows them from a psycopg pool of at most DATABASE_POOL_MAX_SIZE:
+# runserver starts a thread per request and never reuses it, so persistent connections
+# (CONN_MAX_AGE > 0) leave one open per finished request until PostgreSQL refuses everyone. Celery
+# workers take the pool out again (annotator/celery.py): Celery closes a task's connection after it.
+# DATABASE_POOL_MAX_SIZE=0 turns the pool off (then DATABASE_CONN_MAX_AGE applies, 0 by default).
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "4"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections open; Django requires 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        # A request waits this many seconds for a free connection, then fails (PoolTimeout) rather than queue up.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "20")),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A busy timeout so the dev server and an eager import don't trip over each other.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -168,6 +183,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis gives an unacknowledged task (its worker died) to another worker after this many
 # seconds; keep it longer than the longest single task (a training run).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+# Jobs never hang on a dead worker (projects/actions/jobs.py): a worker running a job's task refreshes
+# Job.heartbeat_at every JOB_HEARTBEAT_SECONDS; a running job silent for JOB_HEARTBEAT_TIMEOUT seconds
+# lost its worker and is swept (pre-labelling sent again, at most JOB_LOST_RETRIES times; other kinds
+# failed with code worker_lost) by the next read of a job and by every worker every JOB_SWEEP_SECONDS.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
+JOB_SWEEP_SECONDS = float(os.environ.get("JOB_SWEEP_SECONDS", "30"))
+JOB_LOST_RETRIES = int(os.environ.get("JOB_LOST_RETRIES", "2"))
 
 # Imports: rows per bulk write, and how often progress is reported.
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "2000"))

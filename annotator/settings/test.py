@@ -18,5 +18,10 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 
 # A test database of this run's own, so parallel runs on one server never drop each other's.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME'] or 'annotator'}_{os.getpid()}"}  # noqa: F405
+# The test process is many web threads at once (tests/curation/test_queue_concurrency.py: 12 annotators meet at a
+# barrier, each holding a connection): a pool as large as they need, its idle connections closed after a minute.
+if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["pool"] = {**DATABASES["default"]["OPTIONS"]["pool"],  # noqa: F405
+                                               "max_size": 20, "max_idle": 60}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {}  # in-memory  # noqa: F405

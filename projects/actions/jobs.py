@@ -6,26 +6,44 @@ Every job is started the same way: ``do_start_job`` creates the pending row and,
 once it is committed, queues the Celery task named for it with the job id only.
 The task is looked up by name in the Celery app's registry, so no action imports
 a tasks module; the tasks themselves are made with ``projects.tasks.job_task``.
+When the task cannot be queued the job fails at once and the caller gets
+``QueueUnavailable`` (503).
+
+A worker running a task of a job refreshes its ``heartbeat_at`` every
+``JOB_HEARTBEAT_SECONDS`` and counts itself in ``running_tasks`` while it runs.
+A running job with tasks started and a heartbeat older than ``JOB_HEARTBEAT_TIMEOUT``
+lost its worker (killed, out of memory, its machine gone): ``sweep_lost_jobs``
+sends a pre-labelling job's missing chunks again (safe: ``JobChunk`` rows) and
+fails any other job with code ``worker_lost``, instead of leaving it running until
+the broker gives the dead worker's message to another worker (an hour, with Redis).
 """
 
 from __future__ import annotations
 
 import logging
 
+from datetime import timedelta
+
 from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from projects.errors import Conflict
+from projects.errors import Conflict, QueueUnavailable
 from projects.models import Job, Project
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_TTL = 24 * 3600
 QUEUE_UNAVAILABLE = "queue_unavailable"
+WORKER_LOST = "worker_lost"
+# A kind whose tasks are safe to send again while an earlier copy may still come back: the task
+# that sends it again (pre-labelling: its plan task re-sends the chunks without a JobChunk row).
+RESEND_WHEN_LOST = {Job.Kind.PRELABEL: "pipelines.prelabel"}
 
 
 def _progress_key(job_id: int) -> str:
@@ -46,12 +64,21 @@ def do_start_job(project: Project | None, kind: str, *, task: str, acting_user, 
                  total: int | None = None) -> Job:
     """A pending job of ``kind``; once its row is committed, the task named ``task`` is queued with its id.
 
-    A broker that cannot be reached fails the job at once (see ``queue_job``).
+    A broker that cannot be reached fails the job at once (see ``queue_job``) and raises
+    ``QueueUnavailable``; called inside an outer transaction, the task is queued when that
+    commits, and the caller checks with ``check_queued`` afterwards.
     """
     with transaction.atomic():
         job = do_create_job(project, kind, acting_user=acting_user, params=params, total=total)
         transaction.on_commit(lambda: queue_job(job, task))
+    check_queued(job)
     return job
+
+
+def check_queued(job: Job) -> None:
+    """Raise ``QueueUnavailable`` (503) when queueing ``job``'s task failed (the job has failed already)."""
+    if getattr(job, "queue_failed", False):
+        raise QueueUnavailable(job.error, code=QUEUE_UNAVAILABLE, extra={"job_id": job.pk})
 
 
 def registered_task(name: str):
@@ -67,27 +94,88 @@ def queue_job(job: Job, task: str) -> None:
     """Send the job's task (``.delay``, so it runs in-process when tasks are eager).
 
     When the broker cannot be reached the job fails with a message that says so,
-    rather than staying pending forever, and the task's ``cleanup`` (what its kind
-    leaves behind, like an import's stored upload) runs.
+    rather than staying pending forever, the task's ``cleanup`` (what its kind
+    leaves behind, like an import's stored upload) runs, and ``job.queue_failed``
+    is set for ``check_queued``.
     """
     sender = registered_task(task)
     try:
         sender.delay(job.pk)
     except BrokerUnavailable:
         logger.exception("could not queue %s job %s", job.kind, job.pk)
-        fail_job(job, f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was done, "
-                      "please try again", {"code": QUEUE_UNAVAILABLE})
+        job.error = (f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was done, "
+                     "please try again later")
+        fail_job(job, job.error, {"code": QUEUE_UNAVAILABLE})
+        job.status, job.result, job.queue_failed = Job.Status.FAILED, {"code": QUEUE_UNAVAILABLE}, True
         cleanup = getattr(sender, "cleanup", None)
         if cleanup is not None:
             cleanup(job)
 
 
-def start_job(job_id: int) -> Job | None:
-    """Mark a job running; None if it is gone or already finished (cancelled, or run twice)."""
+def start_job(job_id: int, *, held: bool = True) -> Job | None:
+    """Mark a job running; None if it is gone or already finished (cancelled, or run twice).
+
+    ``held``: a worker runs it (not in-process), so it counts in ``running_tasks`` and beats
+    (``beat_job``) until ``leave_job``.
+    """
+    now = timezone.now()
+    changes = {"heartbeat_at": now, "running_tasks": F("running_tasks") + 1} if held else {}
     updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.PENDING, Job.Status.RUNNING]).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
+        status=Job.Status.RUNNING, started_at=now, **changes
     )
     return Job.objects.filter(pk=job_id).first() if updated else None
+
+
+def join_job(job_id: int) -> bool:
+    """Another task of a running job starts on a worker (a pre-labelling chunk); False if the job is not running."""
+    return bool(Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+        heartbeat_at=timezone.now(), running_tasks=F("running_tasks") + 1))
+
+
+def beat_job(job_id: int) -> None:
+    """The worker running a task of this job is alive."""
+    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+
+
+def leave_job(job_id: int) -> None:
+    """A task that ``start_job`` or ``join_job`` counted has ended, however it ended."""
+    Job.objects.filter(pk=job_id, running_tasks__gt=0).update(running_tasks=Greatest(F("running_tasks") - 1, 0))
+
+
+def sweep_lost_jobs() -> list[int]:
+    """Jobs whose worker died: send a pre-labelling job's missing chunks again, fail the others; their ids.
+
+    A job is lost when it is running, a worker started one of its tasks and never ended it
+    (``running_tasks``), and no worker has beaten for it for ``JOB_HEARTBEAT_TIMEOUT`` seconds.
+    A job whose tasks only wait in the queue has no task running and is never lost. Safe to
+    run anywhere and often (web reads, every worker): each job is taken under its row lock,
+    rows locked by a live writer are passed over, and the common case is one indexed query.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+    stale = Job.objects.filter(status=Job.Status.RUNNING, running_tasks__gt=0, heartbeat_at__lt=cutoff)
+    if not stale.exists():
+        return []
+    swept = []
+    with transaction.atomic():
+        for job in stale.select_for_update(skip_locked=True):
+            silent = int((timezone.now() - job.heartbeat_at).total_seconds())
+            lost = job.params.get("workers_lost", 0) + 1
+            task = RESEND_WHEN_LOST.get(job.kind)
+            if task is not None and lost <= settings.JOB_LOST_RETRIES:
+                logger.warning("%s job %s: its worker stopped %s s ago; sending it again (%s of %s)",
+                               job.kind, job.pk, silent, lost, settings.JOB_LOST_RETRIES)
+                job.params = {**job.params, "workers_lost": lost}
+                Job.objects.filter(pk=job.pk).update(params=job.params, running_tasks=0,
+                                                     heartbeat_at=timezone.now())
+                transaction.on_commit(lambda job=job, task=task: queue_job(job, task))
+            else:
+                logger.warning("%s job %s: its worker stopped %s s ago; failing it", job.kind, job.pk, silent)
+                fail_job(job, f"the worker running this {job.kind} job stopped (killed, out of memory, or its machine "
+                              f"or database connection lost): nothing heard from it for {silent} s; start the job "
+                              "again", {"code": WORKER_LOST, "heartbeat_at": job.heartbeat_at.isoformat()})
+                Job.objects.filter(pk=job.pk).update(running_tasks=0)
+            swept.append(job.pk)
+    return swept
 
 
 def report_progress(job: Job, done: int, total: int | None = None) -> None:

@@ -21,7 +21,7 @@ from projects.tokens import BulkTokenizer, Tokens, blank_pipeline, tokenize
 pytestmark = pytest.mark.django_db
 
 JOB_KEYS = {"id", "kind", "status", "progress", "error", "result", "project", "created_at", "started_at",
-            "finished_at"}
+            "heartbeat_at", "finished_at"}
 NO_WARNINGS = {"blank_skipped": 0, "warnings": [], "warnings_total": 0}
 FIXTURE_TEXTS = ["Rebels led by HTS seized Aleppo.", "Assad’s allies 🇷🇺 Russia and Iran helped.",
                  "叙利亚 Homs is a city in Syria."]

@@ -93,25 +93,67 @@ STARTS = {"import": start_import, "export": start_export, "snapshot": start_snap
           "train": start_training, "agreement": start_agreement}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the job row commits, and its task is queued, within the request
 @pytest.mark.parametrize("kind", STARTS)
-def test_every_job_kind_queued_while_the_broker_is_unreachable_fails_at_once_and_leaves_nothing(
-        project, people, client_for, settings, django_capture_on_commit_callbacks, broker_down, kind):
+def test_every_job_kind_asked_for_while_the_broker_is_unreachable_answers_503_and_its_job_fails_at_once(
+        project, people, client_for, settings, broker_down, kind):
     settings.EXPORT_SYNC_MAX_DOCUMENTS = -1  # exports and snapshots of any size run as jobs
     settings.AGREEMENT_SYNC_MAX_ANNOTATIONS = -1  # so does the agreement
     documents, files = Document.objects.count(), stored_files()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = STARTS[kind](client_for(people["admin"]), project)
-    assert response.status_code == 202, response.content
-    job = Job.objects.get(pk=response.json()["job"]["id"])
-    assert job.status == Job.Status.FAILED
-    assert job.error == (f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was "
-                         "done, please try again")
+    response = STARTS[kind](client_for(people["admin"]), project)
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    job = Job.objects.get()
+    message = (f"the {job.kind} job could not be queued (the task queue is unavailable); nothing was done, please "
+               "try again later")
+    assert body == {"detail": message, "code": "queue_unavailable", "job_id": job.pk}
+    assert job.status == Job.Status.FAILED and job.error == message
     assert job.result == {"code": "queue_unavailable"}
     assert job.finished_at is not None and job.started_at is None
     assert stored_files() == files  # an import's upload is deleted again
     assert Document.objects.count() == documents
     assert not Snapshot.objects.exists() and not Suggestion.objects.exists() and not TrainedModel.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_agreement_asked_for_again_once_the_broker_is_back_starts_a_new_job_not_the_failed_one(
+        project, people, client_for, settings, broker_down, monkeypatch):
+    settings.AGREEMENT_SYNC_MAX_ANNOTATIONS = -1
+    client = client_for(people["reviewer"])
+    assert start_agreement(client, project).status_code == 503
+    assert start_agreement(client, project).status_code == 503  # still down: another failed job, not a stuck one
+    failed = list(Job.objects.values_list("status", flat=True))
+    assert failed == ["failed", "failed"]
+    celery_app.set_current()  # the broker is back (tasks run in-process here)
+    response = start_agreement(client, project)
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.status == "succeeded"  # a new job, run (in-process here), not one of the failed ones
+    assert Job.objects.filter(status="failed").count() == 2
+    assert start_agreement(client, project).status_code == 200  # computed, and cached
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_import_form_says_the_queue_is_unavailable(project, people, broker_down, client):
+    people["admin"].is_staff = people["admin"].is_superuser = True
+    people["admin"].save()
+    client.force_login(people["admin"])
+    upload = SimpleUploadedFile("lines.txt", b"Never imported.\n")
+    response = client.post(f"/admin/projects/project/{project.pk}/import/", {"file": upload, "format": "text",
+                                                                             "annotations_as": "submitted"})
+    assert response.status_code == 200
+    assert "could not be queued (the task queue is unavailable)" in response.content.decode()
+    assert Job.objects.get().result == {"code": "queue_unavailable"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_says_when_the_agreement_could_not_be_queued(project, people, settings, broker_down, client):
+    settings.AGREEMENT_SYNC_MAX_ANNOTATIONS = -1
+    client.force_login(people["reviewer"])
+    response = client.get(f"/projects/{project.pk}/dashboard/")
+    assert response.status_code == 200
+    assert "The agreement could not be computed: the agreement job could not be queued" in response.content.decode()
 
 
 def test_a_web_process_finds_the_tasks_by_name_without_importing_their_modules():
