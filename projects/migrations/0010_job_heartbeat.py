@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0008_reopening'),
+        ('projects', '0009_overlap_sample'),
     ]
 
     operations = [
