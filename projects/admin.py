@@ -169,7 +169,7 @@ class ProjectAdmin(ActionAdmin):
     inlines = [MembershipInline, LabelInline]
     fieldsets = [
         (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document",
-                           "overlap_sample"]}),
+                           "overlap_sample", "queue_order"]}),
         ("Guidelines", {"fields": ["guidelines"]}),
         ("Dataset split", {"fields": ["split_train", "split_dev", "split_test", "split_seed"],
                            "classes": ["collapse"]}),

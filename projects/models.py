@@ -12,6 +12,12 @@ from django.utils import timezone
 from projects.roles import Role
 
 
+class QueueOrder(models.TextChoices):
+    SEQUENTIAL = "sequential", "Sequential (as stored)"
+    RANDOM = "random", "Random (seeded, stable)"
+    UNCERTAINTY = "uncertainty", "Uncertainty (the model's least sure first)"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -22,6 +28,10 @@ class Project(models.Model):
     # The fraction of documents that go to annotators_per_document annotators; the others go to one
     # (projects.overlap: an exact, stable, systematic sample). 1: every document.
     overlap_sample = models.FloatField(default=1.0)
+    # The order in which the queue hands out open documents (projects.actions.assignments):
+    # sequential (as stored), random (a stable shuffle seeded by split_seed) or uncertainty
+    # (the latest model's uncertainty first, then unscored documents in stored order).
+    queue_order = models.CharField(max_length=16, choices=QueueOrder.choices, default=QueueOrder.SEQUENTIAL)
     # Deterministic train/dev/test split by document (exports).
     split_train = models.FloatField(default=0.8)
     split_dev = models.FloatField(default=0.1)
@@ -40,6 +50,8 @@ class Project(models.Model):
             models.CheckConstraint(condition=Q(annotators_per_document__gte=1), name="project_k_at_least_one"),
             models.CheckConstraint(condition=Q(overlap_sample__gte=0, overlap_sample__lte=1),
                                    name="project_overlap_sample_fraction"),
+            models.CheckConstraint(condition=Q(queue_order__in=["sequential", "random", "uncertainty"]),
+                                   name="project_queue_order_valid"),
             models.CheckConstraint(
                 condition=Q(split_train__gte=0, split_dev__gte=0, split_test__gte=0), name="project_split_non_negative"
             ),
@@ -121,6 +133,10 @@ class Document(models.Model):
     # In the project's overlap sample: goes to its annotators_per_document annotators, else to one
     # (projects.overlap). Chosen when the document is stored, and again when the fraction changes.
     overlap = models.BooleanField(default=True)
+    # How much an annotation would teach the project's model, in [0, 1], from the latest
+    # scoring pass (DocumentScore keeps every pass); null until scored. The queue's
+    # uncertainty order sorts on it.
+    uncertainty = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     OPEN = ("unlabelled", "in_progress")  # statuses the queue hands out
@@ -137,6 +153,9 @@ class Document(models.Model):
             # The queue: open documents with a free slot, fullest first (see actions/assignments.py).
             models.Index(fields=["project", "-assignee_count", "id"], name="document_open_slots",
                          condition=Q(status__in=["unlabelled", "in_progress"])),
+            # The same in uncertainty order: most uncertain first, unscored last.
+            models.Index(F("project"), F("assignee_count").desc(), F("uncertainty").desc(nulls_last=True), F("id"),
+                         name="document_open_uncertain", condition=Q(status__in=["unlabelled", "in_progress"])),
             # The review queue: submitted documents, most disagreement first.
             models.Index(fields=["project", "status", "-disagreement", "id"], name="document_review_queue"),
         ]
@@ -362,6 +381,28 @@ class Suggestion(models.Model):
                 fields=["document", "model", "model_version", "start", "end", "label"], name="suggestion_unique"
             ),
         ]
+
+
+class DocumentScore(models.Model):
+    """One scoring pass's uncertainty for a document: how much a person's answer would teach
+    that model version (pipelines.uncertainty says how it is computed). The latest pass is
+    also kept on ``Document.uncertainty`` for the queue."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="scores")
+    model = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=100, blank=True, default="")
+    uncertainty = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "model", "model_version"], name="document_score_unique"),
+            models.CheckConstraint(condition=Q(uncertainty__gte=0, uncertainty__lte=1),
+                                   name="document_score_in_unit_interval"),
+        ]
+        indexes = [models.Index(fields=["project", "model", "model_version"], name="document_score_model")]
 
 
 class SuggestionRejection(models.Model):

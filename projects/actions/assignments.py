@@ -9,7 +9,7 @@ take the same slot:
     SELECT ... FROM document
      WHERE project = p AND status IN (unlabelled, in_progress) AND assignee_count < k
        AND id NOT IN (skip) AND NOT EXISTS (an assignment of mine)
-     ORDER BY assignee_count DESC, id LIMIT 1
+     ORDER BY assignee_count DESC, <the project's queue order> LIMIT 1
        FOR UPDATE SKIP LOCKED
 
 A row another request is claiming is skipped rather than waited for, and
@@ -24,6 +24,7 @@ the one pool at their own pace.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -32,14 +33,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from projects.actions.reopenings import do_reopen_document, locked_documents
 from projects.errors import Conflict, InvalidInput
-from projects.models import Annotation, Assignment, Document, Membership, Project
+from projects.models import Annotation, Assignment, Document, Membership, Project, QueueOrder
 from projects.overlap import wanted
 
+FIBONACCI_MULTIPLIER = 2654435761  # round(2**32 / golden ratio): consecutive ids land far apart
 RELEASE_BATCH = 500
 RELEASE_EVERY_SECONDS = 10  # expired assignments are looked for at most this often per project
 
@@ -96,7 +99,7 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
                 )
                 if skip:
                     free = free.exclude(pk__in=skip)
-                document = free.order_by("-assignee_count", "id").first()
+                document = free.order_by("-assignee_count", *queue_order(project)).first()
                 if document is None:
                     return None
                 Assignment.objects.create(project=project, document=document, annotator=user,
@@ -108,6 +111,20 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
             # The same user claimed it in a parallel request that committed after our snapshot.
             continue
     return None
+
+
+def queue_order(project: Project) -> tuple:
+    """How open documents with a free slot follow each other in the project's queue order, after
+    fullest first. Random is a stable shuffle: Fibonacci hashing of the id, offset by the project's
+    seed, so any run of the queue is spread evenly over the documents in the order they were stored
+    and a document's place never changes. Uncertainty: the latest scoring pass's most uncertain
+    first, documents not scored yet after them in stored order."""
+    if project.queue_order == QueueOrder.RANDOM:
+        offset = int.from_bytes(hashlib.sha256(f"queue:{project.pk}:{project.split_seed}".encode()).digest()[:4], "big")
+        return (Mod(F("id") * Value(FIBONACCI_MULTIPLIER) + Value(offset), Value(2 ** 32)).asc(), "id")
+    if project.queue_order == QueueOrder.UNCERTAINTY:
+        return (F("uncertainty").desc(nulls_last=True), "id")
+    return ("id",)
 
 
 def release_expired(project: Project, now=None) -> int:

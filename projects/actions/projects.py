@@ -8,14 +8,14 @@ from django.db.models.functions import Substr
 
 from projects.actions.documents import do_choose_overlap_sample
 from projects.errors import InvalidInput
-from projects.models import Document, Membership, Project, Span, Suggestion
+from projects.models import Document, Membership, Project, QueueOrder, Span, Suggestion
 from projects import token_columns
 from projects.roles import Role
 from projects.tokens import is_known_language
 
 EDITABLE_FIELDS = {
     "name", "description", "guidelines", "language", "allow_overlapping_spans", "annotators_per_document",
-    "overlap_sample",
+    "overlap_sample", "queue_order",
     "split_train", "split_dev", "split_test", "split_seed",
 }
 
@@ -26,6 +26,8 @@ def check_project_fields(fields: dict) -> None:
     if "overlap_sample" in fields and not 0 <= fields["overlap_sample"] <= 1:
         raise InvalidInput("overlap_sample: a fraction from 0 to 1 (1: every document goes to "
                            "annotators_per_document annotators)", code="invalid_overlap_sample")
+    if "queue_order" in fields and fields["queue_order"] not in QueueOrder.values:
+        raise InvalidInput(f"queue_order: one of {', '.join(QueueOrder.values)}", code="invalid_queue_order")
     splits = [fields.get(k) for k in ("split_train", "split_dev", "split_test")]
     if all(s is not None for s in splits) and abs(sum(splits) - 1.0) > 1e-6:
         raise InvalidInput("split_train + split_dev + split_test must add up to 1", code="invalid_split")

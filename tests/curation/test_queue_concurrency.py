@@ -20,7 +20,8 @@ from rest_framework.test import APIClient
 
 from projects.actions.documents import do_create_documents
 from projects.actions.members import do_add_member
-from projects.actions.projects import do_create_project
+from projects.actions.projects import do_create_project, do_update_project
+from projects.actions.suggestions import do_store_document_scores
 from projects.models import Annotation, Assignment, Document
 from tests.conftest import require
 
@@ -45,8 +46,14 @@ def busy_project(transactional_db, django_user_model):
     return project, people
 
 
-def test_many_annotators_asking_at_once_give_every_document_exactly_k_annotators(busy_project):
+@pytest.mark.parametrize("queue_order", ["sequential", "random", "uncertainty"])
+def test_many_annotators_asking_at_once_give_every_document_exactly_k_annotators(busy_project, queue_order):
     project, people = busy_project
+    do_update_project(project, acting_user=project.created_by, queue_order=queue_order)
+    if queue_order == "uncertainty":  # half the documents scored, the rest after them
+        rng = random.Random(3)
+        scored = Document.objects.filter(project=project).order_by("?").values_list("pk", flat=True)[:DOCUMENTS // 2]
+        do_store_document_scores(project, {pk: rng.random() for pk in scored}, model="m", version="1")
     barrier = threading.Barrier(THREADS)
     got: dict[str, list[int]] = {}
     errors: list[str] = []
