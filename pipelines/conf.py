@@ -8,6 +8,8 @@ Each can be set in Django settings or, failing that, in the environment:
 - ``PIPELINE_CACHE_SIZE``: pipelines each process keeps loaded (default 2).
 - ``PRELABEL_CHUNK_SIZE``: documents per chunk task (default 250; more when a job would have over 1,000 chunks).
 - ``PRELABEL_BATCH_SIZE``: documents per ``nlp.pipe`` batch (default 256).
+- ``PRELABEL_BEAM_WIDTH``: analyses an entity recognizer keeps when pre-labelling, whose probabilities
+  score suggestions and documents (default 4; 1 decodes greedily, faster, without scores).
 - ``TRAIN_EPOCHS``: training epochs when a request names none (default 20).
 - ``TRAIN_MIN_DOCUMENTS``: annotated documents needed in the train split (default 5).
 """
@@ -42,6 +44,10 @@ def prelabel_chunk_size() -> int:
 
 def prelabel_batch_size() -> int:
     return max(1, int(_get("PRELABEL_BATCH_SIZE", 256)))
+
+
+def prelabel_beam_width() -> int:
+    return max(1, int(_get("PRELABEL_BEAM_WIDTH", 4)))
 
 
 def train_epochs() -> int:

@@ -29,12 +29,13 @@ from typing import NamedTuple
 from django.db import IntegrityError, transaction
 
 from pipelines import conf
+from pipelines.confidence import scored_pipe
 from pipelines.errors import INVALID_LABEL_MAP, MODEL_CHANGED, PipelineError
 from pipelines.loading import check_has_ner, load_pipeline
 from pipelines.models import JobChunk
 from pipelines.registry import Source, label_map_of, resolve_model
 from projects.actions.jobs import add_job_progress, finish_job, is_cancelled, record_job_plan
-from projects.actions.suggestions import do_replace_suggestions
+from projects.actions.suggestions import do_replace_suggestions, do_store_document_scores
 from projects.models import Document, Job, Label, Project
 from projects.token_columns import doc_of, file_columns
 from projects.tokens import Tokens, tokenize, tokenizer_for
@@ -126,6 +127,12 @@ class SuggestionRow(NamedTuple):
     start: int
     end: int
     label_id: int
+    score: float | None  # the model's probability for the span (pipelines.confidence); None when it gives none
+
+
+class Prediction(NamedTuple):
+    rows: list[SuggestionRow]
+    uncertainty: dict[int, float]  # document id -> 1 - P(the model's best analysis), for models that score
 
 
 _tokenizes_like: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -154,9 +161,10 @@ def tokenizes_like_project(nlp, language: str) -> bool:
 
 def predict_suggestions(nlp, items: Sequence[tuple[int, str, bytes | None]], *, language: str,
                         mapper: Callable[[str], int | None], batch_size: int, stats: PrelabelStats | None = None,
-                        same_tokens: bool | None = None) -> list[SuggestionRow]:
-    """The suggestions for ``(document id, text, stored tokens)`` items, predicted with ``nlp.pipe`` in
-    batches of ``batch_size``.
+                        same_tokens: bool | None = None, beam_width: int | None = None) -> Prediction:
+    """The suggestions for ``(document id, text, stored tokens)`` items, predicted in batches of
+    ``batch_size``, with their probabilities and each document's uncertainty when the model gives them
+    (``pipelines.confidence``, a beam of ``beam_width``, default ``PRELABEL_BEAM_WIDTH``).
 
     A document whose tokens came from a file is given to the model as a Doc
     of those tokens, so what it finds lies on them; its ends are checked
@@ -168,12 +176,19 @@ def predict_suggestions(nlp, items: Sequence[tuple[int, str, bytes | None]], *, 
     stats = stats if stats is not None else PrelabelStats()
     if same_tokens is None:
         same_tokens = tokenizes_like_project(nlp, language)
+    if beam_width is None:
+        beam_width = conf.prelabel_beam_width()
     rows = []
+    uncertainty = {}
     own = [file_columns(stored, text) for _, text, stored in items]
     inputs = (text if columns is None else doc_of(nlp.vocab, text, columns)
               for (_, text, _), columns in zip(items, own))
-    for (document_id, text, _), columns, doc in zip(items, own, nlp.pipe(inputs, batch_size=batch_size)):
+    scored = scored_pipe(nlp, inputs, batch_size=batch_size, beam_width=beam_width)
+    for (document_id, text, _), columns, result in zip(items, own, scored):
         stats.documents += 1
+        doc = result.doc
+        if result.uncertainty is not None:
+            uncertainty[document_id] = result.uncertainty
         if not doc.ents:
             continue
         tokens = None
@@ -195,9 +210,10 @@ def predict_suggestions(nlp, items: Sequence[tuple[int, str, bytes | None]], *, 
                     stats.misaligned_examples.append({"document": document_id, "start": start, "end": end,
                                                       "label": ent.label_, "text": text[start:end]})
                 continue
-            rows.append(SuggestionRow(document_id, start, end, label_id))
+            rows.append(SuggestionRow(document_id, start, end, label_id,
+                                      result.scores.get((ent.start, ent.end, ent.label_))))
     stats.suggestions += len(rows)
-    return rows
+    return Prediction(rows, uncertainty)
 
 
 # ------------------------------------------------------------------------------ jobs in chunks
@@ -254,7 +270,7 @@ def run_prelabel_chunk(job_id: int, index: int) -> str:
     started = time.perf_counter()
     items = chunk_documents(job, index)
     stats = PrelabelStats()
-    rows = predict_suggestions(nlp, items, language=job.project.language, mapper=mapper_for(job.project),
+    rows, uncertainty = predict_suggestions(nlp, items, language=job.project.language, mapper=mapper_for(job.project),
                                batch_size=conf.prelabel_batch_size(), stats=stats)
     predicted = time.perf_counter()
     planned = plan["chunks"][index][2]
@@ -264,6 +280,8 @@ def run_prelabel_chunk(job_id: int, index: int) -> str:
                 # First, so a concurrent copy of this chunk waits here and then fails on the unique key.
                 chunk = JobChunk.objects.create(job=job, index=index, documents=planned, stats=stats.as_dict())
                 do_replace_suggestions([item[0] for item in items], rows, model=info.name, version=info.version)
+                if uncertainty:
+                    do_store_document_scores(job.project, uncertainty, model=info.name, version=info.version)
                 add_job_progress(job, planned)
                 chunk.stats["seconds"] = {"predict": round(predicted - started, 3),
                                           "write": round(time.perf_counter() - predicted, 3)}

@@ -34,6 +34,7 @@ from exports.formats.iob import drop_overlaps
 from exports.records import DocumentRecord
 from exports.splits import split_of
 from pipelines import conf
+from pipelines.confidence import NER_FACTORIES
 from pipelines.errors import LANGUAGE_MISMATCH, TOO_FEW_DOCUMENTS, PipelineError
 from pipelines.loading import entity_components, fresh_pipeline
 from pipelines.models import TrainedModel
@@ -42,7 +43,6 @@ from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
 from projects.models import Job, Project
 from projects.token_columns import doc_of, file_columns
 
-NER_FACTORIES = ("ner", "beam_ner")
 DROPOUT = 0.2
 SEED = 0
 

@@ -49,7 +49,7 @@ FIELDS = {
     GoldRevision: ("document", "version", "editor", "action", "spans", "relations", "added", "removed"),
     Span: ("annotation", "key", "start", "end", "label"),
     Relation: ("annotation", "head", "tail", "label"),
-    Suggestion: ("document", "start", "end", "label", "model", "model_version"),
+    Suggestion: ("document", "start", "end", "label", "score", "model", "model_version"),
 }
 # The tables a DocumentWriter fills.
 DOCUMENT_TABLES = (Document, Annotation, Assignment, GoldRevision, Span, Relation)

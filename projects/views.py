@@ -330,6 +330,19 @@ def parse_id_list(value: str, name: str) -> list[int]:
         raise serializers.ValidationError({name: "a comma-separated list of document ids, e.g. 12,15"}) from None
 
 
+def parse_score(value: str | None, name: str) -> float | None:
+    """``"0.8"`` -> ``0.8``; None when absent; anything but a number from 0 to 1 is a 400 naming the parameter."""
+    if value is None or value == "":
+        return None
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0 <= score <= 1:
+        raise serializers.ValidationError({name: "a number from 0 to 1, e.g. 0.8"})
+    return score
+
+
 class AnnotationView(APIView):
     @extend_schema(responses=ANNOTATION_RESPONSE)
     def get(self, request, document_id):
@@ -356,12 +369,18 @@ class DocumentSuggestionsView(APIView):
     """A document's suggestions for the requesting user (what /next/ gives, for any document)."""
 
     @extend_schema(responses=inline_serializer("Suggestions", {
-        "suggestions": inline_serializer("Suggestion", SUGGESTION_FIELDS, many=True)}))
+        "suggestions": inline_serializer("Suggestion", SUGGESTION_FIELDS, many=True)}), parameters=[
+        OpenApiParameter("min_score", float, description="Only suggestions whose score is at least this (0 to 1); "
+                                                         "suggestions without a score are left out.")])
     def get(self, request, project_id, document_id):
         document, _ = access_document(request.user, document_id)
         if document.project_id != project_id:
             raise NotFound("No such document.")
-        return Response({"suggestions": selectors.suggestions_for(document, request.user)})
+        suggestions = selectors.suggestions_for(document, request.user)
+        min_score = parse_score(request.query_params.get("min_score"), "min_score")
+        if min_score is not None:
+            suggestions = [s for s in suggestions if s["score"] is not None and s["score"] >= min_score]
+        return Response({"suggestions": suggestions})
 
 
 class SuggestionRejectionView(APIView):

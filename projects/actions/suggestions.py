@@ -17,10 +17,10 @@ from projects.models import Document, DocumentScore, Project, Suggestion, Sugges
 
 
 @transaction.atomic
-def do_replace_suggestions(document_ids: Sequence[int], rows: Sequence[tuple[int, int, int, int]], *, model: str,
-                           version: str) -> int:
-    """Make ``rows``, ``(document id, start, end, label id)`` with code point offsets and end exclusive, the
-    only suggestions of ``model`` at ``version`` on ``document_ids``; how many were stored.
+def do_replace_suggestions(document_ids: Sequence[int], rows: Sequence[tuple[int, int, int, int, float | None]], *,
+                           model: str, version: str) -> int:
+    """Make ``rows``, ``(document id, start, end, label id, score)`` with code point offsets and end exclusive
+    and the model's probability (or None), the only suggestions of ``model`` at ``version`` on ``document_ids``; how many were stored.
 
     Other models' and versions' suggestions stay, and so do rejections (kept by
     offsets and label, not by row). On PostgreSQL the rows go in with ``COPY``

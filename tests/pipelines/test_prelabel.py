@@ -247,7 +247,7 @@ def test_a_span_ending_on_a_whitespace_token_is_misaligned_either_way(same_token
                                 {"label": "GPE", "pattern": "Syria"}])
     text = "Homs  is in Syria."  # two spaces: the second is a whitespace token
     stats = PrelabelStats()
-    rows = predict_suggestions(nlp, [(7, text, None)], language="en", mapper=LabelMapper({"GPE": 1}), batch_size=8,
-                               stats=stats, same_tokens=same_tokens)
+    rows, _ = predict_suggestions(nlp, [(7, text, None)], language="en", mapper=LabelMapper({"GPE": 1}),
+                                  batch_size=8, stats=stats, same_tokens=same_tokens)
     assert [(r.start, r.end) for r in rows] == [(12, 17)]
     assert stats.misaligned == 1 and stats.misaligned_examples[0]["text"] == "Homs  "

@@ -201,13 +201,13 @@ def suggestion_rows(project: Project) -> list[tuple]:
 def test_suggestions_replaced_twice_are_stored_once(project):
     documents = list(Document.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
     gpe = Label.objects.get(project=project, name="GPE").pk
-    rows = [(documents[0], 25, 31, gpe), (documents[2], 4, 8, gpe)]
-    assert do_replace_suggestions(documents, [(documents[0], 0, 6, gpe)], model="other", version="1") == 1
+    rows = [(documents[0], 25, 31, gpe, 0.75), (documents[2], 4, 8, gpe, None)]
+    assert do_replace_suggestions(documents, [(documents[0], 0, 6, gpe, 1.0)], model="other", version="1") == 1
     for _ in range(2):
         assert do_replace_suggestions(documents, rows, model="ner", version="2") == 2
     assert suggestion_rows(project) == [
-        (documents[0], 0, 6, "GPE", "other", "1", None),
-        (documents[0], 25, 31, "GPE", "ner", "2", None),
+        (documents[0], 0, 6, "GPE", "other", "1", 1.0),
+        (documents[0], 25, 31, "GPE", "ner", "2", 0.75),
         (documents[2], 4, 8, "GPE", "ner", "2", None),
     ]
     do_replace_suggestions(documents[2:], [], model="ner", version="2")  # a run that found nothing there
@@ -217,9 +217,9 @@ def test_suggestions_replaced_twice_are_stored_once(project):
 def test_copied_suggestions_are_those_bulk_create_stores(project, postgres):
     documents = list(Document.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
     gpe = Label.objects.get(project=project, name="GPE").pk
-    rows = [(documents[0], 25, 31, gpe, "ner", "1")]
+    rows = [(documents[0], 25, 31, gpe, 0.5, "ner", "1")]
     bulk.insert(Suggestion, rows)  # COPY on PostgreSQL
-    bulk.create_rows(Suggestion, [row[:4] + ("ner", "2") for row in rows])
+    bulk.create_rows(Suggestion, [row[:5] + ("ner", "2") for row in rows])
     copied, created = Suggestion.objects.filter(document__project=project).order_by("model_version")
     assert copied.created_at is not None and created.created_at is not None
-    assert suggestion_rows(project) == [(documents[0], 25, 31, "GPE", "ner", version, None) for version in "12"]
+    assert suggestion_rows(project) == [(documents[0], 25, 31, "GPE", "ner", version, 0.5) for version in "12"]
