@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from pipelines import conf
 from pipelines.models import PipelineSettings, TrainedModel
@@ -14,10 +13,10 @@ from pipelines.prelabel import check_label_map
 from pipelines.registry import RULES, external_model_names
 from pipelines.rules import parse_patterns
 from projects.actions.jobs import do_create_job, do_start_job
-from projects.errors import InvalidInput
+from projects.actions.projects import MODEL_NAME_RE
+from projects.errors import Conflict, InvalidInput
 from projects.models import Document, Job, Label, Project
 
-MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_EPOCHS = 500
 
 
@@ -36,14 +35,14 @@ def check_documents(project: Project, documents: Sequence[int] | None) -> list[i
 
 
 def do_start_prelabel(project: Project, *, model: str, version: str | None = None,
-                      documents: Sequence[int] | None = None, acting_user) -> Job:
+                      documents: Sequence[int] | None = None, open_only: bool = False, acting_user) -> Job:
     """A pre-labelling job (``pipelines.prelabel``) for ``model`` over ``documents`` (default: all), queued once
     committed.
 
     Whether the model exists, loads and sets entities is decided by the worker that
     loads it, and reported in the job: web and workers may see different packages.
     """
-    params = prelabel_params(project, model=model, version=version, documents=documents)
+    params = prelabel_params(project, model=model, version=version, documents=documents, open_only=open_only)
     return do_start_job(project, Job.Kind.PRELABEL, task="pipelines.prelabel", acting_user=acting_user,
                         params=params)
 
@@ -56,11 +55,14 @@ def create_prelabel_job(project: Project, *, model: str, version: str | None = N
 
 
 def prelabel_params(project: Project, *, model: str, version: str | None = None,
-                    documents: Sequence[int] | None = None) -> dict:
+                    documents: Sequence[int] | None = None, open_only: bool = False) -> dict:
     if not model:
         raise InvalidInput("model: name a model (GET .../models/ lists them)", code="no_model")
     ids = check_documents(project, documents)
-    return {"model": model, "version": version or None, "documents": ids, "chunk_size": conf.prelabel_chunk_size()}
+    params = {"model": model, "version": version or None, "documents": ids, "chunk_size": conf.prelabel_chunk_size()}
+    if open_only:
+        params["open_only"] = True
+    return params
 
 
 def check_model_name(name: str) -> str:
@@ -76,14 +78,38 @@ def check_model_name(name: str) -> str:
 
 
 def do_start_training(project: Project, *, name: str, base: str | None = None, epochs: int | None = None,
-                      acting_user) -> Job:
-    """A training job (``pipelines.train``) for a new version of ``name``, queued once committed."""
+                      acting_user, loop_documents: int | None = None, then_prelabel: bool = False) -> Job:
+    """A training job (``pipelines.train``) for a new version of ``name``, queued once committed; Conflict
+    ``training_running`` while another training of the project is pending or running.
+
+    ``then_prelabel``: once trained, the new version pre-labels and scores the open documents (the loop,
+    ``pipelines.loop``, which also records ``loop_documents``, the count that made the training due).
+    """
     check_model_name(name)
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
         raise InvalidInput(f"epochs: from 1 to {MAX_EPOCHS}", code="invalid_epochs")
     params = {"name": name, "base": base or None, "epochs": epochs or conf.train_epochs()}
-    return do_start_job(project, Job.Kind.TRAIN, task="pipelines.train", acting_user=acting_user, params=params,
-                        total=params["epochs"])
+    if loop_documents is not None:
+        params["loop_documents"] = loop_documents
+    if then_prelabel:
+        params["then_prelabel"] = True
+    active = Job.objects.filter(project=project, kind=Job.Kind.TRAIN,
+                                status__in=[Job.Status.PENDING, Job.Status.RUNNING]).first()
+    if active is not None:
+        raise training_running(active.pk)
+    try:
+        return do_start_job(project, Job.Kind.TRAIN, task="pipelines.train", acting_user=acting_user,
+                            params=params, total=params["epochs"])
+    except IntegrityError:  # started by someone else between the check and the insert
+        active = Job.objects.filter(project=project, kind=Job.Kind.TRAIN,
+                                    status__in=[Job.Status.PENDING, Job.Status.RUNNING]).first()
+        raise training_running(active.pk if active else None) from None
+
+
+def training_running(job_id: int | None) -> Conflict:
+    return Conflict(f"a training of this project is already pending or running (job {job_id}); a project trains "
+                    "one model at a time: wait for it, or cancel it", code="training_running",
+                    extra={"job_id": job_id})
 
 
 @transaction.atomic

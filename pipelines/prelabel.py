@@ -232,6 +232,8 @@ def plan_prelabel(job: Job) -> list[int]:
         documents = Document.objects.filter(project=project)
         if job.params.get("documents") is not None:
             documents = documents.filter(id__in=job.params["documents"])
+        if job.params.get("open_only"):  # the pool not yet annotated (the loop's re-scoring)
+            documents = documents.filter(status__in=Document.OPEN)
         ids = list(documents.order_by("id").values_list("id", flat=True))
         size = job.params.get("chunk_size") or conf.prelabel_chunk_size()
         size = max(size, -(-len(ids) // MAX_CHUNKS))

@@ -14,6 +14,9 @@ class PrelabelSerializer(serializers.Serializer):
                                               "models, the version it must have.")
     documents = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_null=True,
                                       max_length=1_000_000, help_text="Document ids; all documents if left out.")
+    open_only = serializers.BooleanField(required=False, default=False,
+                                         help_text="Only documents not yet annotated (unlabelled or in progress): "
+                                                   "the pool the queue hands out.")
 
 
 class TrainSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ The pipeline is saved under MEDIA_ROOT/models/<project id>/<name>/v<N>/ and a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -34,14 +35,18 @@ from exports.formats.iob import drop_overlaps
 from exports.records import DocumentRecord
 from exports.splits import split_of
 from pipelines import conf
+from pipelines.actions import do_start_prelabel
 from pipelines.confidence import NER_FACTORIES
 from pipelines.errors import LANGUAGE_MISMATCH, TOO_FEW_DOCUMENTS, PipelineError
 from pipelines.loading import entity_components, fresh_pipeline
 from pipelines.models import TrainedModel
 from pipelines.registry import resolve_model
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress
+from projects.errors import AnnotatorError
 from projects.models import Job, Project
 from projects.token_columns import doc_of, file_columns
+
+logger = logging.getLogger(__name__)
 
 DROPOUT = 0.2
 SEED = 0
@@ -267,4 +272,18 @@ def train_model(job: Job) -> dict:
     trained = save_trained(project, nlp, name=params["name"], job=job, base=params.get("base") or "",
                            language=project.language, labels=labels, scores=scores, trained_on=data.source,
                            documents=documents, details=details, created_by=job.created_by)
-    return training_result(trained)
+    result = training_result(trained)
+    if params.get("then_prelabel"):
+        result["prelabel_job"] = prelabel_with(trained, job)
+    return result
+
+
+def prelabel_with(trained: TrainedModel, job: Job) -> int | None:
+    """Pre-label and score the open documents with the version just trained (the loop); the job's id, or
+    None when it could not be queued (the training stands: its result says so)."""
+    try:
+        return do_start_prelabel(trained.project, model=trained.name, version=str(trained.version), open_only=True,
+                                 acting_user=job.created_by).pk
+    except AnnotatorError:
+        logger.warning("training job %s could not queue its pre-labelling", job.pk, exc_info=True)
+        return None

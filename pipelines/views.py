@@ -29,7 +29,8 @@ class PrelabelView(APIView):
         data.is_valid(raise_exception=True)
         job = do_start_prelabel(project, model=data.validated_data["model"],
                                 version=data.validated_data.get("version"),
-                                documents=data.validated_data.get("documents"), acting_user=request.user)
+                                documents=data.validated_data.get("documents"),
+                                open_only=data.validated_data["open_only"], acting_user=request.user)
         return job_accepted(job)
 
 

@@ -169,7 +169,8 @@ class ProjectAdmin(ActionAdmin):
     inlines = [MembershipInline, LabelInline]
     fieldsets = [
         (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document",
-                           "overlap_sample", "queue_order"]}),
+                           "overlap_sample"]}),
+        ("Model in the loop", {"fields": ["queue_order", "retrain_every", "retrain_model"]}),
         ("Guidelines", {"fields": ["guidelines"]}),
         ("Dataset split", {"fields": ["split_train", "split_dev", "split_test", "split_seed"],
                            "classes": ["collapse"]}),

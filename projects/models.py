@@ -32,6 +32,11 @@ class Project(models.Model):
     # sequential (as stored), random (a stable shuffle seeded by split_seed) or uncertainty
     # (the latest model's uncertainty first, then unscored documents in stored order).
     queue_order = models.CharField(max_length=16, choices=QueueOrder.choices, default=QueueOrder.SEQUENTIAL)
+    # The model in the loop (pipelines.loop): after every ``retrain_every`` new gold documents (or, while
+    # there are none, submitted ones) a worker trains the next version of ``retrain_model`` and
+    # pre-labels and scores the open documents with it. 0: never on its own.
+    retrain_every = models.PositiveIntegerField(default=0)
+    retrain_model = models.CharField(max_length=64, default="loop")
     # Deterministic train/dev/test split by document (exports).
     split_train = models.FloatField(default=0.8)
     split_dev = models.FloatField(default=0.1)
@@ -474,6 +479,12 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # One training per project at a time, whoever starts it (people, the loop) and however
+            # often its message is delivered.
+            models.UniqueConstraint(fields=["project"], condition=Q(kind="train", status__in=["pending", "running"]),
+                                    name="job_one_training_per_project"),
+        ]
         indexes = [
             models.Index(fields=["project", "-created_at"], name="job_by_project"),
             models.Index(fields=["status"], name="job_by_status"),

@@ -9,7 +9,8 @@ from django.utils import timezone
 from projects.actions.assignments import DOCUMENT_FULL, record_annotation_saved
 from projects.actions.labels import labels_by_name
 from projects.errors import Conflict
-from projects.models import Annotation, Document, Relation, Reopening, Span
+from projects.models import Annotation, Document, Project, Relation, Reopening, Span
+from projects.signals import annotation_submitted
 from projects.overlap import wanted
 from projects.selectors import serialize_annotation
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans, disagreement
@@ -166,6 +167,10 @@ def _save(document, user, *, spans, relations, status, version, is_gold, entity_
                 changes["disagreement"] = value
         if changes:
             Document.objects.filter(pk=document.pk).update(**changes)
+        if status == Annotation.Status.SUBMITTED and document.project.retrain_every:
+            # robust: a loop that cannot start a training (logged) never fails the save that committed.
+            project = document.project
+            transaction.on_commit(lambda: annotation_submitted.send(sender=Project, project=project), robust=True)
 
     return serialize_annotation(annotation, stored_spans, stored_relations)
 

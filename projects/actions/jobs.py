@@ -28,7 +28,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -117,12 +117,21 @@ def start_job(job_id: int, *, held: bool = True) -> Job | None:
 
     ``held``: a worker runs it (not in-process), so it counts in ``running_tasks`` and beats
     (``beat_job``) until ``leave_job``.
+
+    A running job that a worker holds and beats for is not started again: a message the broker
+    delivers a second time while the first delivery still runs (a training that outlives the
+    visibility timeout) does nothing. One whose worker went silent for ``JOB_HEARTBEAT_TIMEOUT``
+    is taken over.
     """
     now = timezone.now()
-    changes = {"heartbeat_at": now, "running_tasks": F("running_tasks") + 1} if held else {}
-    updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.PENDING, Job.Status.RUNNING]).update(
-        status=Job.Status.RUNNING, started_at=now, **changes
-    )
+    silent = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+    free = Q(status=Job.Status.PENDING) | Q(status=Job.Status.RUNNING, running_tasks=0) | Q(
+        status=Job.Status.RUNNING, heartbeat_at__lt=silent)
+    # A dead worker's count goes with it.
+    count = Case(When(status=Job.Status.RUNNING, heartbeat_at__lt=silent, then=Value(1)),
+                 default=F("running_tasks") + 1)
+    changes = {"heartbeat_at": now, "running_tasks": count} if held else {}
+    updated = Job.objects.filter(free, pk=job_id).update(status=Job.Status.RUNNING, started_at=now, **changes)
     return Job.objects.filter(pk=job_id).first() if updated else None
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from itertools import islice
 
 from django.db import transaction
@@ -13,9 +14,10 @@ from projects import token_columns
 from projects.roles import Role
 from projects.tokens import is_known_language
 
+MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a trained model's name (pipelines.actions)
 EDITABLE_FIELDS = {
     "name", "description", "guidelines", "language", "allow_overlapping_spans", "annotators_per_document",
-    "overlap_sample", "queue_order",
+    "overlap_sample", "queue_order", "retrain_every", "retrain_model",
     "split_train", "split_dev", "split_test", "split_seed",
 }
 
@@ -28,6 +30,9 @@ def check_project_fields(fields: dict) -> None:
                            "annotators_per_document annotators)", code="invalid_overlap_sample")
     if "queue_order" in fields and fields["queue_order"] not in QueueOrder.values:
         raise InvalidInput(f"queue_order: one of {', '.join(QueueOrder.values)}", code="invalid_queue_order")
+    if "retrain_model" in fields and not MODEL_NAME_RE.fullmatch(str(fields["retrain_model"])):
+        raise InvalidInput("retrain_model: 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit",
+                           code="invalid_name")
     splits = [fields.get(k) for k in ("split_train", "split_dev", "split_test")]
     if all(s is not None for s in splits) and abs(sum(splits) - 1.0) > 1e-6:
         raise InvalidInput("split_train + split_dev + split_test must add up to 1", code="invalid_split")

@@ -1,0 +1,115 @@
+"""The model in the loop: retraining as gold grows, one training per project at a time, and the new
+version pre-labelling and scoring the open documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pipelines.loop import maybe_retrain
+from projects.actions.jobs import finish_job, start_job
+from projects.actions.projects import do_update_project
+from projects.models import Document, DocumentScore, Job, Suggestion
+from tests.pipelines.conftest import annotate_gold
+
+pytestmark = pytest.mark.django_db
+
+
+def trainings(project) -> list[Job]:
+    return list(Job.objects.filter(project=project, kind=Job.Kind.TRAIN).order_by("id"))
+
+
+def submit_gold(project, people, documents, django_capture_on_commit_callbacks):
+    """Save gold for ``documents`` through the one save path; the loop's check runs as each commits, but the
+    training it starts is not queued (its own on-commit is not run): the counting alone is shown."""
+    from projects.actions.annotations import do_save_annotation
+
+    for document in documents:
+        with django_capture_on_commit_callbacks(execute=False) as saved:
+            do_save_annotation(document, people["reviewer"], spans=[], relations=[], status="submitted", version=0,
+                               is_gold=True)
+        with django_capture_on_commit_callbacks(execute=False):  # what they start is not queued
+            for callback in saved:
+                callback()
+
+
+def test_the_loop_trains_once_every_n_new_gold_documents(seed_project, people, django_capture_on_commit_callbacks):
+    do_update_project(seed_project, acting_user=people["admin"], retrain_every=3, retrain_model="drugs-loop")
+    documents = list(Document.objects.filter(project=seed_project).order_by("id"))
+    submit_gold(seed_project, people, documents[:2], django_capture_on_commit_callbacks)
+    assert trainings(seed_project) == []
+    submit_gold(seed_project, people, documents[2:3], django_capture_on_commit_callbacks)
+    (first,) = trainings(seed_project)
+    assert (first.status, first.params["name"], first.params["loop_documents"], first.params["then_prelabel"]) == (
+        "pending", "drugs-loop", 3, True)
+    # While it is pending or running, more gold starts nothing, however much is due.
+    submit_gold(seed_project, people, documents[3:8], django_capture_on_commit_callbacks)
+    assert trainings(seed_project) == [first]
+    finish_job(first, {})
+    # The next save after it ended: 9 gold now, 3 when the last one started: due.
+    submit_gold(seed_project, people, documents[8:9], django_capture_on_commit_callbacks)
+    first_again, second = trainings(seed_project)
+    assert second.params["loop_documents"] == 9
+    finish_job(second, {})
+    submit_gold(seed_project, people, documents[9:11], django_capture_on_commit_callbacks)
+    assert len(trainings(seed_project)) == 2  # 11 - 9 < 3
+
+
+def test_without_the_setting_nothing_is_trained(seed_project, people, django_capture_on_commit_callbacks):
+    documents = list(Document.objects.filter(project=seed_project).order_by("id"))
+    submit_gold(seed_project, people, documents[:6], django_capture_on_commit_callbacks)
+    assert trainings(seed_project) == [] and maybe_retrain(seed_project) is None
+
+
+def test_the_database_refuses_a_second_training_and_the_api_says_why(seed_project, people, client_for,
+                                                                    django_capture_on_commit_callbacks):
+    client = client_for(people["admin"])
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post(f"/api/v1/projects/{seed_project.pk}/models/", {"name": "news"}, format="json")
+    assert first.status_code == 202, first.content
+    second = client.post(f"/api/v1/projects/{seed_project.pk}/models/", {"name": "other"}, format="json")
+    assert second.status_code == 409
+    assert (second.json()["code"], second.json()["job_id"]) == ("training_running", first.json()["job"]["id"])
+    with pytest.raises(IntegrityError), transaction.atomic():  # even written straight to the table
+        Job.objects.create(project=seed_project, kind=Job.Kind.TRAIN, status=Job.Status.RUNNING)
+    assert len(trainings(seed_project)) == 1
+
+
+def test_a_second_delivery_of_a_running_job_does_not_start_it_again(seed_project, people, settings):
+    job = Job.objects.create(project=seed_project, kind=Job.Kind.TRAIN, status=Job.Status.PENDING)
+    assert start_job(job.pk) is not None  # the first delivery, on a worker: held, beating
+    assert start_job(job.pk) is None  # the broker's second delivery while the first runs
+    # A worker silent for longer than the heartbeat timeout is dead: its job is taken over, counted once.
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(
+        seconds=settings.JOB_HEARTBEAT_TIMEOUT + 1))
+    taken = start_job(job.pk)
+    assert taken is not None and taken.running_tasks == 1
+
+
+def test_a_loop_training_prelabels_and_scores_the_open_documents_with_the_new_version(
+        seed_project, people, settings, django_capture_on_commit_callbacks, client_for):
+    settings.TRAIN_MIN_DOCUMENTS = 3
+    do_update_project(seed_project, acting_user=people["admin"], retrain_every=100, split_train=0.6, split_dev=0.4,
+                      split_test=0.0)
+    gold = annotate_gold(seed_project, people["reviewer"], limit=16)
+    with django_capture_on_commit_callbacks(execute=True):  # the training and the pre-labelling run inline
+        job = maybe_retrain(do_update_project(seed_project, acting_user=people["admin"], retrain_every=gold))
+    job.refresh_from_db()
+    assert job.status == "succeeded", (job.error, job.result)
+    prelabel = Job.objects.get(pk=job.result["prelabel_job"])
+    assert (prelabel.status, prelabel.params["open_only"], prelabel.result["model_version"]) == (
+        "succeeded", True, "1")
+    open_ids = set(Document.objects.filter(project=seed_project, status__in=Document.OPEN).values_list("pk",
+                                                                                                       flat=True))
+    assert prelabel.result["documents"] == len(open_ids) > 0
+    scored = set(DocumentScore.objects.filter(project=seed_project, model="loop", model_version="1").values_list(
+        "document_id", flat=True))
+    assert scored == open_ids  # the reviewed ones are not scored again
+    assert set(Suggestion.objects.filter(model="loop").values_list("document_id", flat=True)) <= open_ids
+    # The queue in uncertainty order follows the new scores.
+    do_update_project(seed_project, acting_user=people["admin"], queue_order="uncertainty")
+    first = client_for(people["annotator"]).get(f"/api/v1/projects/{seed_project.pk}/next/").json()["document"]
+    assert first["id"] == Document.objects.filter(pk__in=open_ids).order_by("-uncertainty", "id").first().pk
