@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from rest_framework.exceptions import NotFound
 
+from curation import pages as curation_pages
+from curation.charts import line_chart_svg
+from pipelines.models import learning_curves
 from projects.guidelines import render_guidelines
 from projects.access import access_project, visible_projects
 from projects.models import Annotation, Membership
@@ -51,3 +54,19 @@ def annotate(request, project_id: int):
         "config": config,
         "guidelines_html": mark_safe(render_guidelines(project.guidelines)),  # noqa: S308 - raw HTML is escaped
     })
+
+
+CURVE_COLORS = ("#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#57606a")
+
+
+@login_required
+def dashboard(request, project_id: int):
+    """The curation dashboard with the models' learning curves (pipelines) below the agreement."""
+    context = curation_pages.dashboard_context(request, project_id)
+    curves = learning_curves(context["project"])
+    series = [(name, CURVE_COLORS[i % len(CURVE_COLORS)],
+               [(point["documents"], point["f"], f"v{point['version']}") for point in points])
+              for i, (name, points) in enumerate(sorted(curves.items()))]
+    chart = line_chart_svg(series, title="Learning curves: dev F1 per model version", x_label="documents trained on",
+                           y_label="F1", empty="No model trained yet.")
+    return render(request, "annotator/dashboard.html", {**context, "learning_curve_chart": mark_safe(chart)})  # noqa: S308 - escaped

@@ -11,7 +11,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("projects/<int:project_id>/annotate/", pages.annotate, name="annotate"),
     path("projects/<int:project_id>/review/", curation_pages.review, name="review"),
-    path("projects/<int:project_id>/dashboard/", curation_pages.dashboard, name="dashboard"),
+    path("projects/<int:project_id>/dashboard/", pages.dashboard, name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/projects/project/<int:project_id>/import/", admin.site.admin_view(admin_import),

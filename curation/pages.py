@@ -48,8 +48,9 @@ def review(request, project_id: int):
     })
 
 
-@login_required
-def dashboard(request, project_id: int):
+def dashboard_context(request, project_id: int) -> dict:
+    """What the dashboard shows of this app; the page that composes the apps adds theirs
+    (annotator.pages.dashboard: the models' learning curves)."""
     project, role = _reviewable(request, project_id)
     progress = selectors.project_progress(project)
     try:
@@ -79,8 +80,8 @@ def dashboard(request, project_id: int):
                    "last_submitted": parse_datetime(row["last_submitted_at"]) if row["last_submitted_at"] else None}
                   for row in progress["annotators"]]
     computed_at = parse_datetime(agreement["computed_at"]) if agreement else None
-    return render(request, "curation/dashboard.html", {
+    return {
         "project": project, "role": role, "progress": progress, "statuses": statuses, "annotators": annotators,
         "agreement": agreement, "computed_at": computed_at, "pairs": pairs, "agreement_job": JobSerializer(job).data if job else None, "agreement_error": agreement_error, "chart": chart,
         "jobs": selectors.last_jobs(project),
-    })
+    }

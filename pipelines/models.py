@@ -76,6 +76,12 @@ class TrainedModel(models.Model):
         return f"{self.name} v{self.version} ({self.project})"
 
     @property
+    def curve_point(self) -> dict:
+        """This version on its name's learning curve: F1 on the dev split against the documents trained on."""
+        return {"version": str(self.version), "documents": self.documents.get("train", 0),
+                "f": self.scores.get("f"), "trained_on": self.trained_on}
+
+    @property
     def full_path(self):
         from pathlib import Path
 
@@ -101,3 +107,11 @@ class JobChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of job {self.job_id}"
+
+
+def learning_curves(project: Project) -> dict[str, list[dict]]:
+    """Each trained model name's learning curve: one point per version, oldest first."""
+    curves: dict[str, list[dict]] = {}
+    for trained in TrainedModel.objects.filter(project=project).order_by("name", "version"):
+        curves.setdefault(trained.name, []).append(trained.curve_point)
+    return curves

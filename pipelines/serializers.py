@@ -40,6 +40,13 @@ class TrainedVersionSerializer(serializers.Serializer):
     job = serializers.IntegerField(allow_null=True)
 
 
+class CurvePointSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    documents = serializers.IntegerField(help_text="Documents in the train split it was trained on.")
+    f = serializers.FloatField(allow_null=True, help_text="F1 on the dev split.")
+    trained_on = serializers.CharField()
+
+
 class AvailableModelSerializer(serializers.Serializer):
     """One available model; ``maps_to`` says which project label each model label becomes (null: dropped)."""
 
@@ -52,6 +59,8 @@ class AvailableModelSerializer(serializers.Serializer):
     components = serializers.ListField(child=serializers.CharField())
     maps_to = serializers.DictField(child=serializers.CharField(allow_null=True))
     versions = TrainedVersionSerializer(many=True, required=False)
+    learning_curve = CurvePointSerializer(many=True, required=False,
+                                          help_text="A trained model's versions: dev F1 against train documents.")
 
     def to_representation(self, info: ModelInfo) -> dict:
         mapper: LabelMapper = self.context["mapper"]
@@ -65,4 +74,5 @@ class AvailableModelSerializer(serializers.Serializer):
                  "created_by": t.created_by.username if t.created_by_id else None, "job": t.job_id}
                 for t in info.versions
             ]
+            data["learning_curve"] = [t.curve_point for t in info.versions]
         return data

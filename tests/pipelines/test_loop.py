@@ -113,3 +113,40 @@ def test_a_loop_training_prelabels_and_scores_the_open_documents_with_the_new_ve
     do_update_project(seed_project, acting_user=people["admin"], queue_order="uncertainty")
     first = client_for(people["annotator"]).get(f"/api/v1/projects/{seed_project.pk}/next/").json()["document"]
     assert first["id"] == Document.objects.filter(pk__in=open_ids).order_by("-uncertainty", "id").first().pk
+
+
+def test_the_learning_curve_is_the_stored_versions_in_the_api_and_on_the_dashboard(
+        seed_project, people, settings, django_capture_on_commit_callbacks, client_for, client):
+    settings.TRAIN_MIN_DOCUMENTS = 3
+    do_update_project(seed_project, acting_user=people["admin"], split_train=0.6, split_dev=0.4, split_test=0.0)
+    admin = client_for(people["admin"])
+    for limit in (10, 20):  # two versions, trained on more gold each time
+        annotate_gold_more(seed_project, people, limit)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin.post(f"/api/v1/projects/{seed_project.pk}/models/", {"name": "news", "epochs": 2},
+                                  format="json")
+        assert response.status_code == 202, response.content
+    from pipelines.models import TrainedModel
+
+    stored = [(str(t.version), t.documents["train"], t.scores["f"])
+              for t in TrainedModel.objects.filter(project=seed_project, name="news").order_by("version")]
+    assert len(stored) == 2 and stored[0][1] < stored[1][1]
+    models = {m["name"]: m for m in admin.get(f"/api/v1/projects/{seed_project.pk}/models/").json()["results"]}
+    assert [(p["version"], p["documents"], p["f"]) for p in models["news"]["learning_curve"]] == stored
+    client.force_login(people["admin"])
+    page = client.get(f"/projects/{seed_project.pk}/dashboard/").content.decode()
+    chart = page[page.index('data-chart="learning-curve"'):]
+    for version, documents, f in stored:
+        assert f"news v{version}: {f:.3f} at {documents}</title>" in chart
+    assert "Agreement" in page and "Last jobs" in page  # the curation dashboard around it
+
+
+def annotate_gold_more(project, people, limit):
+    from projects.actions.annotations import do_save_annotation
+    from projects.spans import SpanIn
+    from tests.pipelines.conftest import gold_spans
+
+    for document in Document.objects.filter(project=project, status__in=Document.OPEN).order_by("id")[:limit // 2]:
+        spans = [SpanIn(str(i), s, e, label) for i, (s, e, label) in enumerate(gold_spans(document.text))]
+        do_save_annotation(document, people["reviewer"], spans=spans, relations=[], status="submitted", version=0,
+                           is_gold=True)
