@@ -443,3 +443,42 @@ def test_an_annotator_sees_where_they_are_and_goes_back_to_their_documents(
     expect(title).to_have_text("Your document 1")
     assert page.url.endswith(f"#document={first.pk}")
     assert page.locator(".doc").text_content() == FAMILY_TEXT
+
+
+def test_scores_show_on_hover_low_ones_are_faint_and_accept_all_takes_those_above_the_threshold(
+        live_server, open_context, workspace_project):
+    project, annotator = workspace_project["project"], workspace_project["annotator"]
+    first = workspace_project["documents"][0]
+    gpe = Label.objects.get(project=project, name="GPE")
+    person = Label.objects.get(project=project, name="PERSON")
+    for word, label, score in (("Moscow", gpe, 0.93), ("北京", gpe, 0.31), ("Maria Petrova", person, 0.8),
+                               ("Beijing", gpe, None)):
+        start, end = cp(FAMILY_TEXT, word)
+        Suggestion.objects.create(document=first, start=start, end=end, label=label, model="news",
+                                  model_version="3", score=score)
+    page = open_context().new_page()
+    log_in(page, live_server.url, "ann", "pw-ann")
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/#document={first.pk}")
+    wait_for_document(page)
+    low = page.locator('.chip.sgc[data-score="0.31"]')
+    expect(low).to_have_class(re.compile(r"\bsgl\b"))
+    assert "score 0.31" in low.get_attribute("title")
+    assert float(low.evaluate("el => getComputedStyle(el).opacity")) < 1
+    high = page.locator('.chip.sgc[data-score="0.93"]')
+    expect(high).not_to_have_class(re.compile(r"\bsgl\b"))
+    assert "Suggested GPE by news 3 (score 0.93)" in high.get_attribute("title")
+    expect(page.locator('[data-ws="suggestion-count"]')).to_have_text("4")
+    # Only what the model is at least 0.8 sure of.
+    page.locator('[data-ws="accept-threshold"]').fill("0.8")
+    page.locator('[data-ws="accept-threshold"]').dispatch_event("change")
+    expect(page.locator('[data-ws="suggestion-count"]')).to_have_text("2")
+    page.locator(".doc").focus()
+    page.keyboard.press("Shift+A")
+    expect(page.locator('[data-ws="live"]')).to_contain_text("Accepted 2 suggestions; 2 left: 2 scored below 0.8")
+    wait_saved(page)
+    assert spans_of(stored(first, annotator)) == [(*cp(FAMILY_TEXT, "Maria Petrova"), "PERSON"),
+                                                   (*cp(FAMILY_TEXT, "Moscow"), "GPE")]
+    # The threshold is kept for the project across reloads.
+    page.reload()
+    wait_for_document(page)
+    expect(page.locator('[data-ws="accept-threshold"]')).to_have_value("0.8")

@@ -198,6 +198,7 @@ export class DocumentView {
       if (range[1] === k) cls += " sge";
       if (range[1] > k) join = true;
       if (sids.some((id) => this.picked("suggestion", id))) cls += " sgp";
+      if (sids.every((id) => isLowScore(this.suggestions.get(id)))) cls += " sgl";
       style += `--sg:${this.colorsOf(first.label).ink};`;
       for (const id of sids) {
         const s = this.suggestions.get(id);
@@ -384,6 +385,11 @@ function endsBlock(text, unit, next, inBlock) {
   return inBlock >= BLOCK_MAX;
 }
 
+/** Below this a model's suggestion is drawn faint: more likely wrong than right. */
+export const LOW_SCORE = 0.5;
+
+function isLowScore(s) { return s.score !== null && s.score !== undefined && s.score < LOW_SCORE; }
+
 function suggestionTitle(s) {
   const model = [s.model, s.modelVersion].filter(Boolean).join(" ");
   const score = s.score === null || s.score === undefined ? "" : ` (score ${Number(s.score).toFixed(2)})`;
@@ -395,7 +401,8 @@ function suggestionChip(s, text, picked) {
   const label = escapeHtml(s.label);
   const quoted = escapeHtml(text);
   const who = s.who ? ` <span class="sgw">${escapeHtml(s.who)}</span>` : "";
-  return `<span class="chip sgc${picked ? " pk" : ""}" data-sug="${id}" title="${escapeHtml(suggestionTitle(s))}">`
+  const score = s.score === null || s.score === undefined ? "" : ` data-score="${Number(s.score).toFixed(2)}"`;
+  return `<span class="chip sgc${picked ? " pk" : ""}${isLowScore(s) ? " sgl" : ""}" data-sug="${id}"${score} title="${escapeHtml(suggestionTitle(s))}">`
     + `${label}${who}<button type="button" class="sgb" data-accept="${id}" aria-label="Accept ${label} suggestion “${quoted}”">✓</button>`
     + `<button type="button" class="sgb" data-reject="${id}" aria-label="Reject ${label} suggestion “${quoted}”">✕</button></span>`;
 }

@@ -54,7 +54,11 @@ export class Workspace {
       // The annotator's own view (the workspace only; absent on the review page).
       progress: $("progress"), mine: $("mine"), mineList: $("mine-list"), mineCounts: $("mine-counts"),
       mineMore: $("mine-more"),
+      threshold: $("accept-threshold"),
     };
+    // Shift + A accepts suggestions scored at least this (0: every one, scored or not); kept per project.
+    this.thresholdKey = `annotator:accept-threshold:${this.projectId}`;
+    this.threshold = readThreshold(this.thresholdKey);
     this.counts = null; // my-documents' counts, refreshed as documents come and go
     this.numbers = new Map(); // document id -> its number among the user's documents
     this.minePage = 0;
@@ -115,6 +119,16 @@ export class Workspace {
 
   bindEvents() {
     bindInput(this);
+    if (this.el.threshold) {
+      this.el.threshold.value = String(this.threshold);
+      this.el.threshold.addEventListener("change", () => {
+        const value = Number(this.el.threshold.value);
+        this.threshold = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+        this.el.threshold.value = String(this.threshold);
+        try { window.localStorage.setItem(this.thresholdKey, String(this.threshold)); } catch { /* private mode */ }
+        this.updateButtons();
+      });
+    }
     new ResizeObserver(() => this.scheduleArcs()).observe(this.el.wrap);
     window.addEventListener("beforeunload", (event) => {
       if (this.saver && this.saver.dirty) {
@@ -641,6 +655,11 @@ export class Workspace {
     return next ? { type: next.type, id: next.s.id } : null;
   }
 
+  /** Whether Shift + A takes this span suggestion: any at threshold 0, else those scored at least the threshold. */
+  aboveThreshold(suggestion) {
+    return this.threshold <= 0 || (suggestion.score !== null && suggestion.score >= this.threshold);
+  }
+
   /** Suggestions that clash with each other, which Shift + A leaves (a Set of ids): none here (first come wins). */
   rivals() { return new Set(); }
 
@@ -651,9 +670,13 @@ export class Workspace {
    */
   acceptAll() {
     if (!this.editable()) return;
-    const spans = this.visible(this.state);
+    const shown = this.visible(this.state);
+    const spans = shown.filter((s) => this.aboveThreshold(s));
     const relations = this.visibleRelations(this.state);
-    if (!spans.length && !relations.length) { this.announce("No suggestions to accept."); return; }
+    if (!spans.length && !relations.length) {
+      this.announce(shown.length ? `No suggestion scored ${this.threshold} or more to accept.` : "No suggestions to accept.");
+      return;
+    }
     const rivals = this.rivals(spans, relations);
     const allowOverlap = this.allowOverlap();
     const first = acceptSuggestions(this.state, spans.filter((s) => !rivals.has(s.id)),
@@ -669,7 +692,9 @@ export class Workspace {
     if (unready) reasons.push(`${plural(unready, "relation")} need${unready === 1 ? "s" : ""} a span not accepted`);
     const clashing = second.skipped.length - unready;
     if (clashing) reasons.push(`${plural(clashing, "relation")} clash${clashing === 1 ? "es" : ""} with another label`);
-    const leftCount = first.skipped.length + rivals.size + second.skipped.length;
+    const below = shown.length - spans.length;
+    if (below) reasons.push(`${below} scored below ${this.threshold}`);
+    const leftCount = first.skipped.length + rivals.size + second.skipped.length + below;
     const left = leftCount ? `; ${leftCount} left: ${reasons.join(", ")}` : "";
     if (!accepted) { this.announce(`No suggestion accepted${left}.`); return; }
     let what = plural(accepted, "suggestion");
@@ -1034,7 +1059,9 @@ export class Workspace {
     set("redo", editable && this.history.canRedo);
     set("delete", editable && picked !== null);
     set("relation", editable && picked !== null && picked.type === "span" && this.relationLabels.length > 0 && !this.mode);
-    const suggestions = ready ? this.visible(this.state).length + this.visibleRelations(this.state).length : 0;
+    const suggestions = ready
+      ? this.visible(this.state).filter((s) => this.aboveThreshold(s)).length + this.visibleRelations(this.state).length
+      : 0;
     set("acceptAll", editable && suggestions > 0);
     for (const button of this.el.labels.querySelectorAll("button")) button.disabled = ready && !editable;
     const count = this.root.querySelector('[data-ws="suggestion-count"]');
@@ -1053,4 +1080,11 @@ export class Workspace {
     clearTimeout(this.messageTimer);
     this.messageTimer = setTimeout(() => { this.el.message.textContent = ""; }, 4000);
   }
+}
+
+/** The stored accept-all threshold, a number from 0 to 1 (0 when none is stored). */
+function readThreshold(key) {
+  let value = 0;
+  try { value = Number(window.localStorage.getItem(key) || 0); } catch { /* private mode */ }
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
 }
