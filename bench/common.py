@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import subprocess
 import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -103,3 +108,39 @@ def vm_kib(pid: int | str, field: str) -> int:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
+class Workers:
+    """``count`` solo-pool Celery worker subprocesses on the bench's queue, with this process's environment."""
+
+    def __init__(self, count: int, queue: str):
+        self.count, self.queue, self.processes, self.names = count, queue, [], []
+
+    def __enter__(self) -> Workers:
+        from annotator.celery import app
+
+        for _ in range(self.count):
+            name = f"bench-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
+            log = tempfile.TemporaryFile()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "annotator", "worker", "--pool", "solo", "-Q", self.queue,
+                 "-n", name, "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=log)
+            self.processes.append((process, log))
+            self.names.append(name)
+        deadline = time.monotonic() + 120
+        for (process, log), name in zip(self.processes, self.names):
+            while not app.control.ping(destination=[name], timeout=0.5):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError("a Celery worker did not start:\n" + log.read().decode(errors="replace"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for process, _ in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process, log in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()

@@ -40,9 +40,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +58,7 @@ from bench.common import (  # noqa: E402 - after the sys.path fix above
     LAST,
     ORGS,
     PLACES,
+    Workers,
     bench_database_url,
     ensure_database,
 )
@@ -133,44 +132,6 @@ def setup_django(database_url: str, media_root: str, queue: str, model_dirs: str
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
-
-
-class Workers:
-    """``count`` solo-pool worker subprocesses on the bench's queue, with this process's environment."""
-
-    def __init__(self, count: int, queue: str):
-        self.count, self.queue, self.processes, self.names = count, queue, [], []
-
-    def __enter__(self) -> Workers:
-        from annotator.celery import app
-
-        for _ in range(self.count):
-            name = f"bench-prelabel-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
-            log = tempfile.TemporaryFile()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "annotator", "worker", "--pool", "solo", "-Q", self.queue,
-                 "-n", name, "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                cwd=BASE_DIR, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=log)
-            self.processes.append((process, log))
-            self.names.append(name)
-        deadline = time.monotonic() + 120
-        for (process, log), name in zip(self.processes, self.names):
-            while not app.control.ping(destination=[name], timeout=0.5):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError("a Celery worker did not start:\n" + log.read().decode(errors="replace"))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for process, _ in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process, log in self.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
 
 
 # ------------------------------------------------------------------------------------- the runs
