@@ -12,13 +12,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exports.actions import (check_export_args, check_upload_size, count_export_documents, do_create_snapshot,
-                             do_start_export, do_start_import, do_start_snapshot, spooled_export)
+from exports.actions import (check_export_args, count_export_documents, do_create_snapshot, do_start_export,
+                             do_start_import, do_start_snapshot, spooled_export)
 from exports.formats import EXPORT_FORMATS, FORMATS, IMPORT_FORMATS, READER_OPTIONS, check_reader_options
 from exports.formats.conll import DOCUMENTS
 from exports.imports import ANNOTATIONS_AS
 from exports.models import Snapshot
 from projects.access import access_job, access_project
+from projects.errors import over_limit
 from projects.models import Job
 from projects.roles import Role
 from projects.serializers import JobEnvelopeSerializer, JobSerializer
@@ -58,7 +59,7 @@ class ImportView(APIView):
         # check would); the action checks the size of what arrived in any case.
         length = request.META.get("CONTENT_LENGTH") or ""
         if length.isdecimal() and int(length) > settings.IMPORT_MAX_FILE_BYTES + UPLOAD_FORM_BYTES:
-            check_upload_size(int(length) - UPLOAD_FORM_BYTES)
+            raise over_limit("IMPORT_MAX_FILE_BYTES", f"the upload has {int(length):,} bytes", code="file_too_large")
         super().initial(request, *args, **kwargs)
 
     @extend_schema(request={"multipart/form-data": ImportRequestSerializer}, responses={202: JobEnvelopeSerializer})

@@ -129,6 +129,7 @@ class MemberDetailView(generics.GenericAPIView):
 
     def get_membership(self, need):
         project, _ = access_project(self.request.user, self.kwargs["project_id"], need)
+        check_input(self.kwargs["username"], "username")
         membership = Membership.objects.select_related("user").filter(
             project=project, user__username=self.kwargs["username"]).first()
         if membership is None:

@@ -90,6 +90,13 @@ def test_a_search_with_nul_is_a_400_naming_q(project, people, client_for):
     assert ok.status_code == 200 and ok.json()["count"] == 1
 
 
+def test_nul_in_an_assignments_filter_or_a_members_name_is_a_400(project, people, client_for):
+    client = client_for(people["admin"])
+    assert_invalid(client.get(f"/api/v1/projects/{project.pk}/assignments/", {"annotator": "ann\x00"}),
+                   "annotator", "NUL character")
+    assert_invalid(client.get(f"/api/v1/projects/{project.pk}/members/ann%00/"), "username", "NUL character")
+
+
 ENDPOINTS = [  # (method, path, user): JSON endpoints, the anonymous token endpoint first
     ("post", "/api/v1/auth/token/", None),
     ("post", "/api/v1/projects/", "admin"),
