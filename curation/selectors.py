@@ -12,8 +12,7 @@ from django.utils import timezone
 from curation.alignment import align
 from projects.models import Annotation, Assignment, Document, Job, Membership, Project, Reopening
 from projects.roles import Role
-from projects.selectors import annotation_of, annotations_of_document, serialize_annotation
-from projects.tokens import tokens_for_document
+from projects.selectors import annotation_of, annotations_of_document, bundle_tokens, serialize_annotation
 
 REVIEWABLE = {"submitted": Document.Status.SUBMITTED, "reviewed": Document.Status.REVIEWED}
 
@@ -79,7 +78,7 @@ def review_bundle(document: Document) -> dict:
                      "locked": document.status == Document.Status.REVIEWED and reopened is None,
                      "reopened": reopened, "changed_since_review": bool(reopened and reopened["changed_at"])},
         "reopenings": reopenings,
-        "tokens": tokens_for_document(document).as_list(document.text),
+        **bundle_tokens(document),  # "tokens" (the first page), "tokens_count", "tokens_next"
         "gold": serialize_annotation(annotation_of(document, None, gold=True)),
         "annotations": annotations,
         "alignment": align({a["annotator"]: _as_tuples(a) for a in submitted}),

@@ -15,6 +15,7 @@ from projects.actions import assignments as assignment_actions
 from projects.actions import gold as gold_actions
 from projects.actions import reopenings as reopening_actions
 from projects.actions.jobs import sweep_lost_jobs
+from projects.inputs import check_input
 from projects.models import Assignment, Document
 from projects.roles import Role
 from projects.selectors import annotation_of, serialize_annotation
@@ -58,6 +59,7 @@ class AssignmentListView(generics.ListAPIView):
         if document:
             assignments = assignments.filter(document_id__in=document)
         if self.request.query_params.get("annotator"):
+            check_input(self.request.query_params["annotator"], "annotator")
             assignments = assignments.filter(annotator__username=self.request.query_params["annotator"])
         return assignments.order_by("document_id", "id")
 

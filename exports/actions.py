@@ -21,7 +21,7 @@ from exports.models import Snapshot
 from exports.records import DocumentRecord, ExportStats
 from exports.splits import SPLITS
 from projects.actions.jobs import do_start_job
-from projects.errors import Conflict, InvalidInput
+from projects.errors import Conflict, InvalidInput, over_limit
 from projects.models import Job, Label, Project
 from projects.tokens import blank_pipeline
 
@@ -180,6 +180,12 @@ def run_snapshot_job(job) -> dict:
 
 # Jobs ---------------------------------------------------------------------------------------------
 
+def check_upload_size(size: int | None) -> None:
+    """TooLarge (413) when an import's file (``size`` bytes) is over ``IMPORT_MAX_FILE_BYTES``."""
+    if size is not None and size > settings.IMPORT_MAX_FILE_BYTES:
+        raise over_limit("IMPORT_MAX_FILE_BYTES", f"the file has {size:,} bytes", code="file_too_large")
+
+
 def do_start_import(project: Project, upload, *, fmt: str, acting_user, create_labels: bool = False,
                     skip_duplicates: bool = True, annotations_as: str = "submitted",
                     documents: str | None = None) -> Job:
@@ -192,6 +198,7 @@ def do_start_import(project: Project, upload, *, fmt: str, acting_user, create_l
     errors = check_reader_options(fmt, reader_options)
     if errors:
         raise ValueError(next(iter(errors.values())))
+    check_upload_size(upload.size)
     path = default_storage.save(f"imports/{uuid.uuid4().hex}/{upload.name or 'upload'}", upload)
     return do_start_job(project, Job.Kind.IMPORT, task="exports.run_import", acting_user=acting_user, params={
         "path": path, "format": fmt, "filename": upload.name, "create_labels": create_labels,

@@ -12,7 +12,7 @@ from exports.collect import SOURCES
 from exports.formats import EXPORT_FORMATS, IMPORT_FORMATS, check_reader_options
 from exports.splits import SPLITS
 from exports.views import file_response
-from projects.errors import QueueUnavailable
+from projects.errors import QueueUnavailable, TooLarge
 from projects.models import Project
 
 
@@ -47,7 +47,7 @@ def admin_import(request, project_id):
         try:
             job = do_start_import(project, options.pop("file"), fmt=options.pop("format"), acting_user=request.user,
                                   **options)
-        except QueueUnavailable as exc:  # the job has failed at once; the form says why
+        except (QueueUnavailable, TooLarge) as exc:  # the job has failed at once, or the file is too large
             form.add_error(None, exc.detail)
         else:
             messages.info(request, f"Import job #{job.pk} started.")

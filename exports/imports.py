@@ -15,7 +15,6 @@ Checked documents go to ``projects.bulk``'s document writer: on PostgreSQL
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
@@ -29,7 +28,8 @@ from exports.records import DocumentRecord, FormatError
 from projects import bulk
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress, succeed_running_job
 from projects.actions.labels import do_create_missing_labels, labels_by_name
-from projects.errors import InvalidInput
+from projects.errors import InvalidInput, over_limit
+from projects.inputs import check_input
 from projects.models import Document, Job, Label, Project
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans
 from projects.token_columns import columns_of, file_columns
@@ -160,6 +160,15 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
     for message in record.warnings:
         _warn(counts, line_no, message)
     try:
+        if len(record.text) > settings.DOCUMENT_MAX_CHARACTERS:
+            raise over_limit("DOCUMENT_MAX_CHARACTERS", f"the document has {len(record.text):,} characters",
+                             error=InvalidInput)
+        # What PostgreSQL or psycopg cannot store (NUL, lone surrogates) or Python cannot walk (deep meta)
+        # is named here rather than fail the whole job blindly.
+        check_input(record.text, "the text")
+        check_input(record.meta, "meta")
+        check_input([span.label for span in record.spans], "spans label")
+        check_input([relation.label for relation in record.relations], "relations label")
         if create_labels:
             for names, labels, kind in (({s.label for s in record.spans}, entity_labels, Label.Kind.ENTITY),
                                         ({r.label for r in record.relations}, relation_labels, Label.Kind.RELATION)):
@@ -175,11 +184,6 @@ def _check_record(line_no, record, project, entity_labels, relation_labels, crea
                         counts["labels_created"].append(label.name)
         if not record.text.strip():
             raise InvalidInput("the text is only whitespace, but it has spans")
-        # PostgreSQL cannot store NUL in text or jsonb; say so here rather than fail the whole job blindly.
-        if "\x00" in record.text:
-            raise InvalidInput("the text contains a NUL character (\\u0000)")
-        if record.meta and "\\u0000" in json.dumps(record.meta):
-            raise InvalidInput("meta contains a NUL character (\\u0000)")
         own = file_columns(record.tokens, record.text)  # the file's own tokens (conll, spacy, Prodigy)
         if own is not None:
             tokens = Tokens.from_columns(own) if record.spans else None

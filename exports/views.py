@@ -19,9 +19,14 @@ from exports.formats.conll import DOCUMENTS
 from exports.imports import ANNOTATIONS_AS
 from exports.models import Snapshot
 from projects.access import access_job, access_project
+from projects.errors import over_limit
 from projects.models import Job
 from projects.roles import Role
 from projects.serializers import JobEnvelopeSerializer, JobSerializer
+
+
+# What a multipart upload adds to its file: the other fields and the parts' headers.
+UPLOAD_FORM_BYTES = 64 * 1024
 
 
 class ImportRequestSerializer(serializers.Serializer):
@@ -48,6 +53,14 @@ class ImportRequestSerializer(serializers.Serializer):
 
 class ImportView(APIView):
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Refuse a file over the limit from its Content-Length, before anything reads it (a session's CSRF
+        # check would); the action checks the size of what arrived in any case.
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if length.isdecimal() and int(length) > settings.IMPORT_MAX_FILE_BYTES + UPLOAD_FORM_BYTES:
+            raise over_limit("IMPORT_MAX_FILE_BYTES", f"the upload has {int(length):,} bytes", code="file_too_large")
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(request={"multipart/form-data": ImportRequestSerializer}, responses={202: JobEnvelopeSerializer})
     def post(self, request, project_id):
@@ -150,13 +163,23 @@ class SnapshotListView(APIView):
         return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
 
 
+def access_snapshot(user, snapshot_id) -> Snapshot:
+    """A snapshot, for the reviewers and admins of its project. One who cannot see the project gets the
+    same 404 for every snapshot id, stored or not: none says that a snapshot exists."""
+    snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
+    try:
+        if snapshot is None:
+            raise NotFound()
+        access_project(user, snapshot.project_id, need=Role.REVIEWER)
+    except NotFound:
+        raise NotFound("No such snapshot.") from None
+    return snapshot
+
+
 class SnapshotExportView(APIView):
     @extend_schema(parameters=[ExportQuerySerializer], responses=DOWNLOADS)
     def get(self, request, snapshot_id):
-        snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
-        if snapshot is None:
-            raise NotFound("No such snapshot.")
-        access_project(request.user, snapshot.project_id, need=Role.REVIEWER)
+        snapshot = access_snapshot(request.user, snapshot_id)
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in snapshot.files:
             raise serializers.ValidationError({"format": f"must be one of {', '.join(snapshot.files)}"})

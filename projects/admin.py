@@ -367,7 +367,7 @@ class DocumentAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         text = cleaned.get("text", self.instance.text)
-        _form_errors(lambda: check_document_fields(None, text, cleaned.get("meta")))
+        _form_errors(lambda: check_document_fields(None, text, cleaned.get("meta"), stored=bool(self.instance.pk)))
         return cleaned
 
 

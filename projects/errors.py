@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class AnnotatorError(Exception):
@@ -28,6 +29,21 @@ class Conflict(AnnotatorError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class TooLarge(AnnotatorError):
+    """More than a size limit allows (README, "Security"); ``extra`` names the setting and its value."""
+
+    code = "too_large"
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+def over_limit(setting: str, what: str, *, code: str = "too_large", error=None) -> AnnotatorError:
+    """The error for ``what`` being over the limit that setting ``setting`` sets (a TooLarge by default):
+    its message and body name the setting and its value (``{"limit": setting, "max": value}``)."""
+    value = getattr(settings, setting)
+    return (error or TooLarge)(f"{what}: the limit is {value:,} ({setting})", code=code,
+                               extra={"limit": setting, "max": value})
+
+
 class QueueUnavailable(AnnotatorError):
     """The task queue (the broker) could not be reached: try again later."""
 
@@ -39,4 +55,9 @@ def exception_handler(exc, context):
     if isinstance(exc, AnnotatorError):
         body = {**exc.extra, "detail": exc.detail, "code": exc.code}
         return Response(body, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):  # Django's, raised when a view reads a body over the limit
+        return exception_handler(over_limit("DATA_UPLOAD_MAX_MEMORY_SIZE", "the request body is too large (bytes)",
+                                            code="body_too_large"), context)
+    from rest_framework.views import exception_handler as drf_exception_handler  # views import the parsers, these us
+
     return drf_exception_handler(exc, context)

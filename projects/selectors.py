@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Substr
+from django.urls import reverse
 
 from projects.models import (
     Annotation, Assignment, Document, Project, Relation, Reopening, Span, Suggestion, SuggestionRejection,
 )
+from projects.tokens import token_page
 
 
 def render_key(key: str):
     """A span id as the client sent it: integers come back as integers."""
     return int(key) if key.isdigit() and str(int(key)) == key else key
+
+
+def tokens_url(document: Document, offset: int, limit: int | None = None) -> str:
+    """The path of a page of ``document``'s tokens (``GET .../documents/{id}/tokens/?offset=``)."""
+    query = f"?offset={offset}" + (f"&limit={limit}" if limit is not None else "")
+    return reverse("document-tokens", args=[document.project_id, document.pk]) + query
+
+
+def bundle_tokens(document: Document) -> dict:
+    """A bundle's tokens (/next/, the review bundle): the first page (``TOKENS_PAGE_SIZE``), how many
+    the document has, and the path of the next page (None when that is all)."""
+    page = token_page(document)
+    return {"tokens": page.tokens, "tokens_count": page.count,
+            "tokens_next": None if page.rest is None else tokens_url(document, page.rest)}
 
 
 def annotation_of(document: Document, user, *, gold: bool = False) -> Annotation | None:

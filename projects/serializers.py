@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from projects.actions.jobs import live_progress
+from projects.inputs import text_problem
 from projects.models import Document, Job, Label, Membership, Project
 from projects.roles import Role
 from projects.selectors import is_locked
@@ -95,6 +96,9 @@ class TokenSerializer(serializers.Serializer):
 
 class TokensSerializer(serializers.Serializer):
     tokens = TokenSerializer(many=True)
+    count = serializers.IntegerField(help_text="How many tokens the document has.")
+    offset = serializers.IntegerField(help_text="The index of the first token in `tokens`.")
+    next = serializers.URLField(allow_null=True, help_text="The next page of tokens, or null after the last.")
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}]})
@@ -107,6 +111,9 @@ class SpanKeyField(serializers.Field):
         key = str(data)
         if not key or len(key) > 64:
             raise serializers.ValidationError("a span id has 1 to 64 characters")
+        problem = text_problem(key)
+        if problem:
+            raise serializers.ValidationError(f"the span id {problem}")
         return key
 
     def to_representation(self, value):

@@ -104,27 +104,39 @@ def pack(doc: Doc, key: str) -> bytes | None:
 def unpack(data: bytes | memoryview | None, key: str, text: str) -> TokenColumns | None:
     """The columns packed in ``data`` for ``text``, or None when there are none or another
     tokenizer (language, spaCy version) packed them."""
+    window = unpack_window(data, key, text)
+    return None if window is None else window[1]
+
+
+def unpack_window(data: bytes | memoryview | None, key: str, text: str, offset: int = 0,
+                  limit: int | None = None) -> tuple[int, TokenColumns] | None:
+    """How many tokens are packed in ``data`` for ``text``, and the columns of tokens ``offset`` to
+    ``offset + limit`` (all from ``offset`` when ``limit`` is None); None as ``unpack`` says. Only
+    that window is read: a long document's page of tokens costs the page, not the document."""
     if data is None:
         return None
-    data = bytes(data)  # a memoryview from some database drivers
+    data = memoryview(data)  # bytes from most database drivers, a memoryview from some: no copy either way
     header = key.encode("ascii") + b"\n"
-    from_file = data.startswith(_FILE_HEADER)
+    from_file = data[:len(_FILE_HEADER)] == _FILE_HEADER
     if from_file:
         header = _FILE_HEADER
-    elif not data.startswith(header):
+    elif data[:len(header)] != header:
         return None
     width = 2 if len(text) < 65536 else 4
     count, rest = divmod(len(data) - len(header), 2 * width + 1)
     if rest:
         return None
+    first = min(max(offset, 0), count)
+    last = count if limit is None else min(first + max(limit, 0), count)
     at = len(header)
     starts, lengths = array(_ARRAY_CODES[width]), array(_ARRAY_CODES[width])
-    starts.frombytes(data[at:at + width * count])
-    lengths.frombytes(data[at + width * count:at + 2 * width * count])
+    starts.frombytes(data[at + width * first:at + width * last])
+    lengths.frombytes(data[at + width * (count + first):at + width * (count + last)])
     if sys.byteorder == "big":
         starts.byteswap()
         lengths.byteswap()
-    return TokenColumns(starts.tolist(), list(map(add, starts, lengths)), data[at + 2 * width * count:], from_file)
+    flags = bytes(data[at + 2 * width * count + first:at + 2 * width * count + last])
+    return count, TokenColumns(starts.tolist(), list(map(add, starts, lengths)), flags, from_file)
 
 
 def file_columns(data: bytes | memoryview | None, text: str) -> TokenColumns | None:

@@ -15,7 +15,7 @@ import spacy
 from django.conf import settings
 from spacy.tokens import Doc
 
-from projects.token_columns import SPACE, SPACY_AFTER, TokenColumns, pack, tokenizer_key, unpack
+from projects.token_columns import SPACE, SPACY_AFTER, TokenColumns, pack, tokenizer_key, unpack, unpack_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,43 @@ def tokens_for_document(document) -> Tokens:
     if columns is not None:
         return Tokens.from_columns(columns)
     return _cached(language, document.content_hash, document.text)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPage:
+    """A window of a document's tokens as the API gives them (``{"i", "text", "start", "end", "ws"}``),
+    and how many the document has."""
+
+    count: int
+    offset: int
+    tokens: list[dict]
+
+    @property
+    def rest(self) -> int | None:
+        """Where the next page starts, or None when this one is the last."""
+        end = self.offset + len(self.tokens)
+        return end if end < self.count else None
+
+
+def token_page(document, offset: int = 0, limit: int | None = None) -> TokenPage:
+    """Tokens ``offset`` to ``offset + limit`` of a stored document (``limit`` by default
+    ``TOKENS_PAGE_SIZE``). From stored tokens only that window is unpacked and turned into dicts,
+    so a long document's page costs the page; tokens not stored (another spaCy version's) are
+    tokenized as ``tokens_for_document`` does, once per process."""
+    limit = settings.TOKENS_PAGE_SIZE if limit is None else limit
+    language = document.project.language
+    window = unpack_window(document.tokens, tokenizer_key(language), document.text, offset, limit)
+    if window is not None:
+        count, columns = window
+        starts, ends = columns.starts, columns.ends
+        spaces = [bool(flag & SPACY_AFTER) for flag in columns.flags]
+    else:
+        tokens = _cached(language, document.content_hash, document.text)
+        count, part = len(tokens.starts), slice(offset, offset + limit)
+        starts, ends, spaces = tokens.starts[part], tokens.ends[part], tokens.spaces[part]
+    text = document.text
+    return TokenPage(count, offset, [{"i": i, "text": text[s:e], "start": s, "end": e, "ws": ws}
+                                     for i, s, e, ws in zip(range(offset, offset + len(starts)), starts, ends, spaces)])
 
 
 class BulkTokenizer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -22,6 +23,8 @@ from projects.actions import members as member_actions
 from projects.actions import projects as project_actions
 from projects.actions import suggestions as suggestion_actions
 from projects.actions.accounts import do_issue_token
+from projects.errors import InvalidInput, over_limit
+from projects.inputs import check_input
 from projects.models import Document, Label, Membership, Project
 from projects.pagination import PageNumberPagination
 from projects.roles import Role
@@ -36,7 +39,7 @@ from projects.serializers import (
     ProjectSerializer,
     TokensSerializer,
 )
-from projects.tokens import tokens_for_document
+from projects.tokens import token_page
 
 ANNOTATION_FIELDS = {
     "spans": serializers.ListField(child=serializers.DictField()),
@@ -126,6 +129,7 @@ class MemberDetailView(generics.GenericAPIView):
 
     def get_membership(self, need):
         project, _ = access_project(self.request.user, self.kwargs["project_id"], need)
+        check_input(self.kwargs["username"], "username")
         membership = Membership.objects.select_related("user").filter(
             project=project, user__username=self.kwargs["username"]).first()
         if membership is None:
@@ -218,6 +222,7 @@ class DocumentListView(generics.ListCreateAPIView):
             documents = documents.filter(status=status_filter)
         query = self.request.query_params.get("q")
         if query:
+            check_input(query, "q")
             documents = documents.filter(text__icontains=query)
         return documents
 
@@ -227,6 +232,9 @@ class DocumentListView(generics.ListCreateAPIView):
         many = isinstance(request.data, list)
         if many and not request.data:
             raise serializers.ValidationError({"detail": "the list of documents is empty"})
+        if many and len(request.data) > settings.DOCUMENTS_MAX_PER_POST:
+            raise over_limit("DOCUMENTS_MAX_PER_POST", f"{len(request.data):,} documents in one POST; import a "
+                             "file (POST .../imports/) for more", code="too_many_documents")
         data = DocumentSerializer(data=request.data, many=many)
         data.is_valid(raise_exception=True)
         items = data.validated_data if many else [data.validated_data]
@@ -246,11 +254,30 @@ class DocumentDetailView(generics.RetrieveAPIView):
 
 
 class DocumentTokensView(DocumentDetailView):
+    """A page of the document's tokens: ``?offset=`` (default 0) and ``?limit=`` (default and at most
+    ``TOKENS_PAGE_SIZE``, large enough that most documents come whole); ``next`` is the next page's URL."""
+
     serializer_class = TokensSerializer
 
+    @extend_schema(parameters=[
+        OpenApiParameter("offset", int, description="The index of the first token to give (default 0)."),
+        OpenApiParameter("limit", int, description="How many tokens to give at most (default and maximum: the "
+                                                   "server's TOKENS_PAGE_SIZE, 50,000 unless set)."),
+    ])
     def get(self, request, project_id, document_id):
         document = self.get_object()
-        return Response({"tokens": tokens_for_document(document).as_list(document.text)})
+        offset = parse_count(request.query_params.get("offset"), "offset", default=0)
+        limit = parse_count(request.query_params.get("limit"), "limit", default=settings.TOKENS_PAGE_SIZE)
+        if limit < 1:
+            raise serializers.ValidationError({"limit": "at least 1"})
+        if limit > settings.TOKENS_PAGE_SIZE:
+            raise over_limit("TOKENS_PAGE_SIZE", f"limit: {limit:,} tokens asked for", code="limit_too_large",
+                             error=InvalidInput)
+        page = token_page(document, offset, limit)
+        given = "limit" in request.query_params
+        following = (None if page.rest is None else
+                     request.build_absolute_uri(selectors.tokens_url(document, page.rest, limit if given else None)))
+        return Response({"tokens": page.tokens, "count": page.count, "offset": offset, "next": following})
 
 
 # Annotating -------------------------------------------------------------------------------------
@@ -260,6 +287,9 @@ class NextDocumentView(APIView):
         OpenApiParameter("skip", description="Comma-separated document ids to pass over (documents left for later)."),
     ], responses={200: inline_serializer("NextDocument", {
         "document": DocumentSerializer(), "tokens": serializers.ListField(child=serializers.DictField()),
+        "tokens_count": serializers.IntegerField(help_text="How many tokens the document has."),
+        "tokens_next": serializers.CharField(allow_null=True, help_text="Where the rest of the tokens are (the "
+                                             "tokens endpoint with ?offset=), or null when `tokens` has them all."),
         "annotation": ANNOTATION_RESPONSE, "suggestions": serializers.ListField(child=serializers.DictField()),
     }), 204: None})
     def get(self, request, project_id):
@@ -274,7 +304,7 @@ class NextDocumentView(APIView):
         mine = None if document.status == Document.Status.UNLABELLED else selectors.annotation_of(document, request.user)
         return Response({
             "document": DocumentSerializer(document).data,
-            "tokens": tokens_for_document(document).as_list(document.text),
+            **selectors.bundle_tokens(document),  # "tokens" (the first page), "tokens_count", "tokens_next"
             "annotation": selectors.serialize_annotation(mine),
             "suggestions": selectors.suggestions_for(document, request.user),
         })
@@ -320,6 +350,15 @@ class MyDocumentsView(APIView):
             number = selectors.my_number(project, request.user, ids[0]) if ids else None
             response.data = {"number": number, **response.data}
         return response
+
+
+def parse_count(value: str | None, name: str, *, default: int) -> int:
+    """A query parameter that counts (0 or more); ``default`` when absent; else a 400 naming it."""
+    if value is None or value == "":
+        return default
+    if not value.isdecimal() or not value.isascii():
+        raise serializers.ValidationError({name: "a whole number, 0 or more"})
+    return int(value)
 
 
 def parse_id_list(value: str, name: str) -> list[int]:

@@ -145,7 +145,8 @@ STORAGES = {
 }
 # Uploads go to disk, not memory, so a 100,000-line import stays small.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# A request body other than an uploaded file (JSON): larger is a 413 naming this limit on API paths.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(50 * 1024 * 1024)))
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
@@ -158,6 +159,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "projects.errors.exception_handler",
+    # JSON bodies: NUL, lone surrogates and deep nesting are a 400 naming the field (projects/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["projects.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # `?format=` names an export format (spacy, conll, jsonl), not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
@@ -216,3 +220,13 @@ ASSIGNMENT_TIMEOUT_SECONDS = int(os.environ.get("ASSIGNMENT_TIMEOUT_SECONDS", st
 # endpoint answers 202 with the job); below it, in the request. Either way it is cached
 # until an annotation changes.
 AGREEMENT_SYNC_MAX_ANNOTATIONS = int(os.environ.get("AGREEMENT_SYNC_MAX_ANNOTATIONS", "5000"))
+
+# Size limits (README, "Security"): larger input is refused with a 400/413 naming the limit, an import
+# fails its job naming the line. Documents longer than DOCUMENT_MAX_CHARACTERS (code points) are
+# refused everywhere they are created; a POST of more than DOCUMENTS_MAX_PER_POST documents should
+# be an import; an import's file is at most IMPORT_MAX_FILE_BYTES; the tokens endpoint, /next/ and
+# the review bundle give at most TOKENS_PAGE_SIZE tokens per response (the rest by ?offset=).
+DOCUMENT_MAX_CHARACTERS = int(os.environ.get("DOCUMENT_MAX_CHARACTERS", "1000000"))
+DOCUMENTS_MAX_PER_POST = int(os.environ.get("DOCUMENTS_MAX_PER_POST", "1000"))
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(512 * 1024 * 1024)))
+TOKENS_PAGE_SIZE = int(os.environ.get("TOKENS_PAGE_SIZE", "50000"))

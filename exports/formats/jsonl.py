@@ -50,6 +50,8 @@ def read_json_lines(lines: Iterable[str], to_jsonl: Callable[[object], object | 
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise FormatError(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise FormatError(line_no, "the JSON is nested too deeply to read") from None
         try:
             converted = to_jsonl(obj)
             if converted is not None:

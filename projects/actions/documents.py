@@ -3,21 +3,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import islice
 
+from django.conf import settings
 from django.db import transaction
 
-from projects.errors import InvalidInput
+from projects.errors import InvalidInput, over_limit
+from projects.inputs import check_input
 from projects.models import Document, Project
 from projects.overlap import phase_of, sample_flags
 from projects.token_columns import pack, tokenizer_key, unpack
 from projects.tokens import BulkTokenizer, tokenizer_for
 
 
-def check_document_fields(i: int | None, text: object, meta: object) -> None:
+def check_document_fields(i: int | None, text: object, meta: object, *, stored: bool = False) -> None:
+    """InvalidInput naming what is wrong with a document's fields (``[i]`` its place in a list); a
+    ``stored`` document's text is not checked again (its meta can change, whatever its length)."""
     where = f"[{i}] " if i is not None else ""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(f"{where}text: a document needs non-empty text", code="empty_text")
+    if not stored and len(text) > settings.DOCUMENT_MAX_CHARACTERS:
+        raise over_limit("DOCUMENT_MAX_CHARACTERS", f"{where}text: the document has {len(text):,} characters",
+                         code="document_too_long", error=InvalidInput)
     if meta is not None and not isinstance(meta, dict):
         raise InvalidInput(f"{where}meta: must be an object", code="invalid_meta")
+    if not stored:
+        check_input(text, f"{where}text")
+    check_input(meta, f"{where}meta")
 
 
 @transaction.atomic
@@ -83,7 +93,7 @@ def do_store_tokens(project: Project, *, batch_size: int = 1000) -> int:
 @transaction.atomic
 def do_update_document_meta(document: Document, meta: object, *, acting_user) -> Document:
     """Replace a document's meta; its text, project and tokens never change (delete it and import again)."""
-    check_document_fields(None, document.text, meta)
+    check_document_fields(None, document.text, meta, stored=True)
     document.meta = meta or {}
     Document.objects.filter(pk=document.pk).update(meta=document.meta)
     return document

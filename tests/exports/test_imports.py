@@ -384,8 +384,19 @@ CONTENT_PROBLEMS = {
                             "line 3: the text is only whitespace, but it has spans"),
     "nul-in-text": (lines_with(json.dumps({"text": "a\u0000b"})), "line 3: the text contains a NUL character"),
     "nul-in-meta": (lines_with(json.dumps({"text": "fine", "meta": {"k": "a\u0000b"}})),
-                    "line 3: meta contains a NUL character"),
+                    "line 3: meta.k contains a NUL character"),
     "blank-lines-count": (lines_with("[1, 2]", blank_before=True), "line 4: expected a JSON object"),
+    # psycopg cannot encode a lone surrogate, and Python's JSON reader overflows on deep nesting: both
+    # were "internal error" with no line.
+    "lone-surrogate-in-text": (lines_with('{"text": "a \\ud800 b"}'), "line 3: the text contains a lone surrogate"),
+    "lone-surrogate-in-meta": (lines_with('{"text": "fine", "meta": {"k": ["\\udfff"]}}'),
+                               "line 3: meta.k[0] contains a lone surrogate"),
+    "lone-surrogate-in-label": (lines_with('{"text": "Omar", "spans": [{"start": 0, "end": 4, "label": "P\\ud800"}]}'),
+                                "line 3: spans label[0] contains a lone surrogate"),
+    "nested-1000-deep": (lines_with('{"text": "deep", "meta": {"k": ' + "[" * 1000 + "]" * 1000 + "}}"),
+                         "line 3: the JSON is nested too deeply"),
+    "meta-nested-100-deep": (lines_with('{"text": "deep", "meta": {"k": ' + "[" * 100 + "]" * 100 + "}}"),
+                             "line 3: meta.k[0][0][0]"),
 }
 
 

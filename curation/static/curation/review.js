@@ -83,7 +83,7 @@ function reviewApi(api) {
     ...api,
     saveAnnotation: (documentId, body) => api.request("PUT", `documents/${documentId}/gold/`, body),
     adoptGold: (documentId, body) => api.request("POST", `documents/${documentId}/gold/`, body),
-    review: (documentId) => api.request("GET", `documents/${documentId}/review/`),
+    review: async (documentId) => api.withAllTokens(await api.request("GET", `documents/${documentId}/review/`)),
     reopen: (documentId) => api.request("POST", `documents/${documentId}/reopen/`),
     reviewQueue(projectId, skip = []) {
       const query = skip.length ? `&skip=${skip.join(",")}` : "";

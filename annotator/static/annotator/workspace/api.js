@@ -21,7 +21,8 @@ export function createApi({ base, csrfToken }) {
     if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
     let response;
     try {
-      response = await fetch(base + path, {
+      // A path relative to /api/v1/, or one the API gave whole (a next page: "/api/v1/...", "https://...").
+      response = await fetch(/^(\/|https?:)/.test(path) ? path : base + path, {
         method,
         headers,
         credentials: "same-origin",
@@ -38,16 +39,32 @@ export function createApi({ base, csrfToken }) {
     return data;
   }
 
+  /** The bundle with the rest of its tokens fetched and appended, page by page (`tokens_next` is each next page). */
+  async function withAllTokens(bundle) {
+    let tokens = bundle.tokens;
+    let following = bundle.tokens_next;
+    while (following) {
+      const next = new URL(following, "http://same-origin");  // its path: the page's own origin and scheme
+      const page = await request("GET", next.pathname + next.search);
+      tokens = tokens.concat(page.tokens);
+      following = page.next;
+    }
+    return { ...bundle, tokens, tokens_next: null };
+  }
+
   return {
     /** Any other endpoint: request(method, path relative to /api/v1/, body?). */
     request,
     project: (projectId) => request("GET", `projects/${projectId}/`),
     labels: (projectId) => request("GET", `projects/${projectId}/labels/`),
     /** The next document bundle, or null when nothing is left; `skip` lists document ids to pass over. */
-    next(projectId, skip = []) {
+    async next(projectId, skip = []) {
       const query = skip.length ? `?skip=${skip.join(",")}` : "";
-      return request("GET", `projects/${projectId}/next/${query}`);
+      const bundle = await request("GET", `projects/${projectId}/next/${query}`);
+      return bundle && withAllTokens(bundle);
     },
+    /** A bundle (/next/'s, the review page's) with all its document's tokens: long documents' come in pages. */
+    withAllTokens,
     /** The user's own view of the project: counts and a page of their documents (my-documents). */
     myDocuments(projectId, { page = 1, pageSize = 100, document = null } = {}) {
       const about = document === null ? "" : `&document=${document}`;
@@ -61,7 +78,8 @@ export function createApi({ base, csrfToken }) {
         request("GET", `documents/${documentId}/annotation/`),
         request("GET", `projects/${projectId}/documents/${documentId}/suggestions/`),
       ]);
-      return { document, tokens: tokens.tokens, annotation, suggestions: suggestions.suggestions };
+      const all = await withAllTokens({ tokens: tokens.tokens, tokens_next: tokens.next });
+      return { document, tokens: all.tokens, annotation, suggestions: suggestions.suggestions };
     },
     annotation: (documentId) => request("GET", `documents/${documentId}/annotation/`),
     saveAnnotation: (documentId, body) => request("PUT", `documents/${documentId}/annotation/`, body),
