@@ -39,7 +39,7 @@ from pipelines.prelabel import mapper_for, predict_suggestions
 from pipelines.registry import resolve_model
 from projects.actions.documents import do_create_documents
 from projects.actions.jobs import do_create_job
-from projects.models import Document, Job, Suggestion
+from projects.models import Document, DocumentScore, Job, Suggestion
 from tests.conftest import require, wait_for_job
 from tests.pipelines.conftest import annotate_gold, seed_texts
 
@@ -259,6 +259,10 @@ def assert_every_document_prelabelled_exactly_once(job: Job, project, total: int
     assert len(stored) == len(set(stored)) == job.result["suggestions"]
     assert set(stored) == expected_suggestions(project)
     assert len({document for document, *_ in stored}) > 0.9 * total
+    # The scoring pass rides along: one uncertainty per document and model version, whatever was redelivered.
+    scores = list(DocumentScore.objects.filter(project=project).values_list("document_id", "model_version"))
+    assert len(scores) == len(set(scores)) == total
+    assert not Document.objects.filter(project=project, uncertainty__isnull=True).exists()
 
 
 def test_a_worker_killed_mid_job_leaves_a_job_that_a_fresh_worker_finishes_exactly_once(
