@@ -9,11 +9,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from exports.splits import split_of
 from pipelines.loop import maybe_retrain
 from projects.actions.jobs import finish_job, start_job
 from projects.actions.projects import do_update_project
 from projects.models import Document, DocumentScore, Job, Suggestion
-from tests.pipelines.conftest import annotate_gold
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,13 @@ def test_a_loop_training_prelabels_and_scores_the_open_documents_with_the_new_ve
     settings.TRAIN_MIN_DOCUMENTS = 3
     do_update_project(seed_project, acting_user=people["admin"], retrain_every=100, split_train=0.6, split_dev=0.4,
                       split_test=0.0)
-    gold = annotate_gold(seed_project, people["reviewer"], limit=16)
+    seed_project.refresh_from_db()
+    split = {d.pk: split_of(d.pk, seed_project.split_seed, 0.6, 0.4)
+             for d in Document.objects.filter(project=seed_project)}
+    chosen = ([pk for pk, part in sorted(split.items()) if part == "train"][:8]
+              + [pk for pk, part in sorted(split.items()) if part == "dev"][:4])
+    annotate_gold_of(seed_project, people, chosen)
+    gold = len(chosen)
     with django_capture_on_commit_callbacks(execute=True):  # the training and the pre-labelling run inline
         job = maybe_retrain(do_update_project(seed_project, acting_user=people["admin"], retrain_every=gold))
     job.refresh_from_db()
@@ -119,13 +125,22 @@ def test_the_learning_curve_is_the_stored_versions_in_the_api_and_on_the_dashboa
         seed_project, people, settings, django_capture_on_commit_callbacks, client_for, client):
     settings.TRAIN_MIN_DOCUMENTS = 3
     do_update_project(seed_project, acting_user=people["admin"], split_train=0.6, split_dev=0.4, split_test=0.0)
+    seed_project.refresh_from_db()
     admin = client_for(people["admin"])
-    for limit in (10, 20):  # two versions, trained on more gold each time
-        annotate_gold_more(seed_project, people, limit)
+    # Two versions, the second trained on more gold; each batch has documents in both splits.
+    split = {d.pk: split_of(d.pk, seed_project.split_seed, 0.6, 0.4)
+             for d in Document.objects.filter(project=seed_project)}
+    train_ids = [pk for pk, part in sorted(split.items()) if part == "train"]
+    dev_ids = [pk for pk, part in sorted(split.items()) if part == "dev"]
+    assert len(train_ids) >= 6 and len(dev_ids) >= 2
+    for batch in (train_ids[:3] + dev_ids[:1], train_ids[3:6] + dev_ids[1:2]):
+        annotate_gold_of(seed_project, people, batch)
         with django_capture_on_commit_callbacks(execute=True):
             response = admin.post(f"/api/v1/projects/{seed_project.pk}/models/", {"name": "news", "epochs": 2},
                                   format="json")
         assert response.status_code == 202, response.content
+        job = Job.objects.get(pk=response.json()["job"]["id"])
+        assert job.status == "succeeded", job.error
     from pipelines.models import TrainedModel
 
     stored = [(str(t.version), t.documents["train"], t.scores["f"])
@@ -141,12 +156,12 @@ def test_the_learning_curve_is_the_stored_versions_in_the_api_and_on_the_dashboa
     assert "Agreement" in page and "Last jobs" in page  # the curation dashboard around it
 
 
-def annotate_gold_more(project, people, limit):
+def annotate_gold_of(project, people, ids):
     from projects.actions.annotations import do_save_annotation
     from projects.spans import SpanIn
     from tests.pipelines.conftest import gold_spans
 
-    for document in Document.objects.filter(project=project, status__in=Document.OPEN).order_by("id")[:limit // 2]:
+    for document in Document.objects.filter(project=project, pk__in=ids).order_by("id"):
         spans = [SpanIn(str(i), s, e, label) for i, (s, e, label) in enumerate(gold_spans(document.text))]
         do_save_annotation(document, people["reviewer"], spans=spans, relations=[], status="submitted", version=0,
                            is_gold=True)
