@@ -76,6 +76,7 @@ def set_up(args, var_dir: Path) -> dict:
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "true")  # the demo's settings (make run), as its server below
     import django
 
     django.setup()

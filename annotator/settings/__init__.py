@@ -21,12 +21,10 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - development default, refused above in production
+# Off unless asked for: `make run` sets DJANGO_DEBUG=1 for the demo; production never does.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# With DEBUG off and no DJANGO_SECRET_KEY the product refuses to start (annotator/apps.py says how to set one).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or ("dev-only-insecure-key" if DEBUG else "")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -138,11 +136,13 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "annotator.storage.StaticFilesStorage"  # hashed names after collectstatic, plain names before
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Before `collectstatic` (no manifest in STATIC_ROOT) WhiteNoise serves the apps' own static folders.
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 # Uploads go to disk, not memory, so a 100,000-line import stays small.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
@@ -162,6 +162,20 @@ REST_FRAMEWORK = {
     # `?format=` names an export format (spacy, conll, jsonl), not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
 }
+# Security (README, "Security"). ------------------------------------------------------------------------------
+# HTTPS: set by the README's production variables (`manage.py check --deploy` then gives no warning). Off by
+# default, since the product also runs with DEBUG off on plain HTTP (tests, benches, a local gunicorn).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto), so a request it
+# forwards counts as secure (else SSL redirect loops). Only set it if the proxy always sets or strips that header.
+_PROXY_SSL_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Annotator API",
     "DESCRIPTION": "Annotation and dataset curation for NER. Offsets are Unicode code points.",

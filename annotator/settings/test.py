@@ -7,6 +7,9 @@ import uuid
 
 from annotator.settings import *  # noqa: F403
 
+# DEBUG stays off, as in production, where the product refuses to start without a key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "test-only-not-secret-" + "k" * 40
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process cache: a test worker runs in the test process, so it shares it.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

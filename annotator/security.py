@@ -1,0 +1,26 @@
+"""Security headers and the login lockout's answer (settings: "Security"; README: "Security").
+
+The Content-Security-Policy comes from django-csp, Referrer-Policy from Django's SecurityMiddleware;
+Django has no Permissions-Policy of its own, so this module adds it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+NO_SECRET_KEY = (
+    "DJANGO_SECRET_KEY is not set. With DEBUG off (DJANGO_DEBUG unset or false) Annotator needs a secret key: set "
+    "DJANGO_SECRET_KEY to a long random string (python3 -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+    "the same in every web and worker process, or set DJANGO_DEBUG=true on a development machine (make run does).")
+
+
+def check_secret_key() -> None:
+    """Refuse to start with DEBUG off and no secret key (the settings leave SECRET_KEY empty then)."""
+    try:
+        key = settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django's own complaint about an empty key, on first use
+        key = ""
+    if not key and not settings.DEBUG:
+        raise ImproperlyConfigured(NO_SECRET_KEY)
