@@ -24,3 +24,15 @@ def check_secret_key() -> None:
         key = ""
     if not key and not settings.DEBUG:
         raise ImproperlyConfigured(NO_SECRET_KEY)
+
+
+class PermissionsPolicyMiddleware:
+    """``Permissions-Policy: settings.PERMISSIONS_POLICY`` on every response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
