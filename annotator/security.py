@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from projects.errors import LockedOut
+from projects.lockout import lockout_detail, lockout_seconds
 
 
 NO_SECRET_KEY = (
@@ -36,3 +41,15 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login (AXES_LOCKOUT_CALLABLE): 429, as JSON in the API's error shape
+    under /api/ and as a page elsewhere (the login page, Django admin's login)."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": lockout_detail(), "code": LockedOut.code}, status=LockedOut.status_code)
+    else:
+        response = render(request, "registration/locked_out.html", {"detail": lockout_detail()},
+                          status=LockedOut.status_code)
+    response["Retry-After"] = str(lockout_seconds())
+    return response

@@ -28,6 +28,17 @@ class Conflict(AnnotatorError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class LockedOut(AnnotatorError):
+    """Too many failed logins for this username or address (projects/lockout.py)."""
+
+    code = "locked_out"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class QueueUnavailable(AnnotatorError):
     """The task queue (the broker) could not be reached: try again later."""
 
@@ -38,5 +49,5 @@ class QueueUnavailable(AnnotatorError):
 def exception_handler(exc, context):
     if isinstance(exc, AnnotatorError):
         body = {**exc.extra, "detail": exc.detail, "code": exc.code}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
     return drf_exception_handler(exc, context)

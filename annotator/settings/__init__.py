@@ -6,6 +6,7 @@ needs nothing else. Production sets both (see README).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "curation",
     "exports",
     "pipelines",
+    "axes",  # login lockout (below); last, as its docs ask
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "annotator.security.PermissionsPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a page or admin login lockout into its answer
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -178,6 +181,10 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 _PROXY_SSL_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
 if _PROXY_SSL_HEADER:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+# How many proxies append to X-Forwarded-For: the client address that login lockout and the anonymous throttle
+# count is that many from the right. 0: the connection's address (REMOTE_ADDR), never a header a client can forge.
+NUM_PROXIES = int(os.environ.get("DJANGO_NUM_PROXIES", "0"))
+
 # Headers on every response: no inline script anywhere (pages are ES modules from /static/); inline styles are
 # allowed because the workspace colours spans with style attributes; images may come from any https site (the
 # guidelines' pictures). The API docs page adds what Redoc needs (annotator/urls.py).
@@ -196,6 +203,24 @@ CONTENT_SECURITY_POLICY = {
 SECURE_REFERRER_POLICY = "same-origin"
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
                       "payment=(), usb=()")  # none of them is used: denied to the pages and anything they embed
+
+# Login lockout (django-axes): the login page, Django admin's login and the API token endpoint refuse a username,
+# and separately an address, after LOGIN_FAILURE_LIMIT wrong passwords within LOGIN_LOCKOUT_MINUTES, until that
+# long has passed with no further failure (429; `manage.py axes_reset` or Django admin lifts it sooner).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_CLIENT_IP_CALLABLE = "projects.lockout.client_address"  # the same address as DRF's throttles (NUM_PROXIES)
+AXES_LOCKOUT_CALLABLE = "annotator.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Anonymous API calls (the token endpoint included), per address, in the cache (Redis when configured).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["projects.throttling.AnonymousThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": os.environ.get("API_ANON_THROTTLE_RATE", "60/minute")}
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Annotator API",

@@ -17,6 +17,10 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="annotator-test-media-")
 CELERY_TASK_DEFAULT_QUEUE = f"annotator-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 # Most tests run tasks inline; tests that need the worker start one (tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests make many anonymous calls in a minute: a rate no test reaches, except the throttling tests, which set
+# their own (tests/projects/test_throttling.py). Login lockout keeps the product's settings: each test starts
+# with no failed logins (its database rows are rolled back or flushed).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute"}}  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 
 # A test database of this run's own, so parallel runs on one server never drop each other's.
