@@ -69,6 +69,6 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):  # Django's, raised when a view reads a body over the limit
         return exception_handler(over_limit("DATA_UPLOAD_MAX_MEMORY_SIZE", "the request body is too large (bytes)",
                                             code="body_too_large"), context)
-    from rest_framework.views import exception_handler as drf_exception_handler  # (here: DRF views import our parsers, which import this)
+    from rest_framework.views import exception_handler as drf_exception_handler  # here: an import cycle
 
     return drf_exception_handler(exc, context)
