@@ -18,7 +18,9 @@ $(VENV)/.installed-test: requirements/test.txt requirements/base.txt
 
 install: $(VENV)/.installed-base
 
-# SQLite and in-process tasks unless DATABASE_URL / CELERY_BROKER_URL are set.
+# SQLite and in-process tasks unless DATABASE_URL / CELERY_BROKER_URL are set. DEBUG is off unless asked
+# for (README, Security): the demo asks for it.
+run: export DJANGO_DEBUG ?= true
 run: $(VENV)/.installed-base
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo

@@ -92,6 +92,7 @@ def setup_django(database_url: str, media_root: str, queue: str) -> None:
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = queue
     os.environ["DJANGO_SETTINGS_MODULE"] = "annotator.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret-" + "k" * 40)  # DEBUG off, as in production
     import django
 
     django.setup()

@@ -130,6 +130,7 @@ def main() -> None:
     if args.measure:  # a child: one measurement, printed as JSON
         os.environ["DJANGO_SETTINGS_MODULE"] = "annotator.settings"
         os.environ.setdefault("LOG_LEVEL", "WARNING")
+        os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret-" + "k" * 40)  # DEBUG off, as in production
         import django
 
         django.setup()

@@ -44,6 +44,17 @@ def over_limit(setting: str, what: str, *, code: str = "too_large", error=None) 
                                extra={"limit": setting, "max": value})
 
 
+class LockedOut(AnnotatorError):
+    """Too many failed logins for this username or address (projects/lockout.py)."""
+
+    code = "locked_out"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class QueueUnavailable(AnnotatorError):
     """The task queue (the broker) could not be reached: try again later."""
 
@@ -54,10 +65,10 @@ class QueueUnavailable(AnnotatorError):
 def exception_handler(exc, context):
     if isinstance(exc, AnnotatorError):
         body = {**exc.extra, "detail": exc.detail, "code": exc.code}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
     if isinstance(exc, RequestDataTooBig):  # Django's, raised when a view reads a body over the limit
         return exception_handler(over_limit("DATA_UPLOAD_MAX_MEMORY_SIZE", "the request body is too large (bytes)",
                                             code="body_too_large"), context)
-    from rest_framework.views import exception_handler as drf_exception_handler  # views import the parsers, these us
+    from rest_framework.views import exception_handler as drf_exception_handler  # here: an import cycle
 
     return drf_exception_handler(exc, context)

@@ -25,6 +25,8 @@ from projects.actions import suggestions as suggestion_actions
 from projects.actions.accounts import do_issue_token
 from projects.errors import InvalidInput, over_limit
 from projects.inputs import check_input
+from projects.errors import LockedOut
+from projects.lockout import lockout_detail, lockout_seconds
 from projects.models import Document, Label, Membership, Project
 from projects.pagination import PageNumberPagination
 from projects.roles import Role
@@ -64,8 +66,11 @@ class AuthTokenView(APIView):
     def post(self, request):
         data = AuthTokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # With the request, so the login lockout (django-axes) counts this attempt and refuses a locked-out one.
         user = authenticate(request, username=data.validated_data["username"],
                             password=data.validated_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            raise LockedOut(lockout_detail(), retry_after=lockout_seconds())
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
         return Response({"token": do_issue_token(user)})

@@ -51,11 +51,16 @@ def pg(transactional_db):
 
 @pytest.fixture
 def open_context(browser):
-    """new_context() -> a fresh browser context (own cookies), closed after the test."""
+    """new_context() -> a fresh browser context (own cookies), closed after the test.
+
+    Playwright's ``wait_for_function`` evaluates its predicate with ``eval``, which the pages'
+    Content-Security-Policy forbids, so contexts bypass the policy unless ``enforce_csp=True``
+    (tests/annotator/test_csp_browser.py checks the pages under it).
+    """
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport={"width": 1100, "height": 800})
+    def make(*, enforce_csp: bool = False):
+        context = browser.new_context(viewport={"width": 1100, "height": 800}, bypass_csp=not enforce_csp)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context

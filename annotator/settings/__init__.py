@@ -6,6 +6,7 @@ needs nothing else. Production sets both (see README).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -21,12 +22,10 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - development default, refused above in production
+# Off unless asked for: `make run` sets DJANGO_DEBUG=1 for the demo; production never does.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# With DEBUG off and no DJANGO_SECRET_KEY the product refuses to start (annotator/apps.py says how to set one).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or ("dev-only-insecure-key" if DEBUG else "")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -47,6 +46,7 @@ INSTALLED_APPS = [
     "curation",
     "exports",
     "pipelines",
+    "axes",  # login lockout (below); last, as its docs ask
 ]
 
 MIDDLEWARE = [
@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "annotator.security.PermissionsPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a page or admin login lockout into its answer
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -138,11 +141,13 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "annotator.storage.StaticFilesStorage"  # hashed names after collectstatic, plain names before
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Before `collectstatic` (no manifest in STATIC_ROOT) WhiteNoise serves the apps' own static folders.
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 # Uploads go to disk, not memory, so a 100,000-line import stays small.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # A request body other than an uploaded file (JSON): larger is a 413 naming this limit on API paths.
@@ -166,6 +171,61 @@ REST_FRAMEWORK = {
     # `?format=` names an export format (spacy, conll, jsonl), not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
 }
+# Security (README, "Security"). ------------------------------------------------------------------------------
+# HTTPS: set by the README's production variables (`manage.py check --deploy` then gives no warning). Off by
+# default, since the product also runs with DEBUG off on plain HTTP (tests, benches, a local gunicorn).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto), so a request it
+# forwards counts as secure (else SSL redirect loops). Only set it if the proxy always sets or strips that header.
+_PROXY_SSL_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+# How many proxies append to X-Forwarded-For: the client address that login lockout and the anonymous throttle
+# count is that many from the right. 0: the connection's address (REMOTE_ADDR), never a header a client can forge.
+NUM_PROXIES = int(os.environ.get("DJANGO_NUM_PROXIES", "0"))
+
+# Headers on every response: no inline script anywhere (pages are ES modules from /static/); inline styles are
+# allowed because the workspace colours spans with style attributes; images may come from any https site (the
+# guidelines' pictures). The API docs page adds what Redoc needs (annotator/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+                      "payment=(), usb=()")  # none of them is used: denied to the pages and anything they embed
+
+# Login lockout (django-axes): the login page, Django admin's login and the API token endpoint refuse a username,
+# and separately an address, after LOGIN_FAILURE_LIMIT wrong passwords within LOGIN_LOCKOUT_MINUTES, until that
+# long has passed with no further failure (429; `manage.py axes_reset` or Django admin lifts it sooner).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_CLIENT_IP_CALLABLE = "projects.lockout.client_address"  # the same address as DRF's throttles (NUM_PROXIES)
+AXES_LOCKOUT_CALLABLE = "annotator.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Anonymous API calls (the token endpoint included), per address, in the cache (Redis when configured).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["projects.throttling.AnonymousThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": os.environ.get("API_ANON_THROTTLE_RATE", "60/minute")}
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Annotator API",
     "DESCRIPTION": "Annotation and dataset curation for NER. Offsets are Unicode code points.",

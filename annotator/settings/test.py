@@ -7,6 +7,9 @@ import uuid
 
 from annotator.settings import *  # noqa: F403
 
+# DEBUG stays off, as in production, where the product refuses to start without a key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "test-only-not-secret-" + "k" * 40
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process cache: a test worker runs in the test process, so it shares it.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -14,6 +17,10 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="annotator-test-media-")
 CELERY_TASK_DEFAULT_QUEUE = f"annotator-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 # Most tests run tasks inline; tests that need the worker start one (tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests make many anonymous calls in a minute: a rate no test reaches, except the throttling tests, which set
+# their own (tests/projects/test_throttling.py). Login lockout keeps the product's settings: each test starts
+# with no failed logins (its database rows are rolled back or flushed).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute"}}  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 
 # A test database of this run's own, so parallel runs on one server never drop each other's.

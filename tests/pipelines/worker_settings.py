@@ -10,6 +10,8 @@ import os
 
 from annotator.settings import *  # noqa: F403
 
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "test-only-not-secret-" + "k" * 40  # DEBUG off, as in production
+
 CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(os.environ.get("ANNOTATOR_BROKER_TRANSPORT_OPTIONS", "{}"))
 # Job ids repeat between databases; a shared Redis cache could mix cancel flags with other runs'.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
