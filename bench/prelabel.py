@@ -1,5 +1,8 @@
 """Pre-labelling benchmark: end to end on Celery workers against raw ``nlp.pipe``, same pipeline, same texts.
 
+(Raw ``nlp.pipe`` decodes the recognizer with the same beam as the workers, ``PRELABEL_BEAM_WIDTH``, for the
+scores; ``PRELABEL_BEAM_WIDTH=1`` measures greedy decoding without scores.)
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/annotator \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/prelabel.py [--docs 10000] [--workers 1,2]
 
@@ -137,15 +140,20 @@ def setup_django(database_url: str, media_root: str, queue: str, model_dirs: str
 # ------------------------------------------------------------------------------------- the runs
 
 def raw_rate(project, texts: list[str]) -> tuple[float, float]:
-    """``nlp.pipe`` over ``texts`` here: documents per wall second and per CPU second."""
+    """The model alone over ``texts`` here, as the workers run it (``nlp.pipe``, its recognizer decoded with a beam
+    of ``PRELABEL_BEAM_WIDTH`` for the scores: ``pipelines.confidence.scored_pipe``): documents per wall second and
+    per CPU second."""
     from pipelines import conf
+    from pipelines.confidence import scored_pipe
     from pipelines.loading import load_pipeline
     from pipelines.registry import resolve_model
 
     nlp = load_pipeline(resolve_model(project, "bench_ner"))
-    list(nlp.pipe(texts[:200], batch_size=conf.prelabel_batch_size()))  # warm up
+    size, width = conf.prelabel_batch_size(), conf.prelabel_beam_width()
+    for _ in scored_pipe(nlp, texts[:200], batch_size=size, beam_width=width):  # warm up
+        pass
     started, cpu = time.perf_counter(), time.process_time()
-    for _doc in nlp.pipe(texts, batch_size=conf.prelabel_batch_size()):
+    for _ in scored_pipe(nlp, texts, batch_size=size, beam_width=width):
         pass
     return len(texts) / (time.perf_counter() - started), len(texts) / (time.process_time() - cpu)
 
