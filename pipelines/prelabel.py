@@ -248,6 +248,8 @@ def plan_prelabel(job: Job) -> list[int]:
 def chunk_documents(job: Job, index: int) -> list[tuple[int, str, bytes | None]]:
     first, last, _count = job.params["plan"]["chunks"][index]
     queryset = Document.objects.filter(project_id=job.project_id, id__gte=first, id__lte=last)
+    if job.params.get("open_only"):  # as planned; one annotated since is not pre-labelled any more
+        queryset = queryset.filter(status__in=Document.OPEN)
     chosen = job.params.get("documents")  # sorted by the action
     if chosen is not None:
         queryset = queryset.filter(id__in=chosen[bisect.bisect_left(chosen, first):bisect.bisect_right(chosen, last)])
