@@ -154,7 +154,7 @@ class ReviewQueueView(generics.ListAPIView):
         project, _ = access_project(self.request.user, self.kwargs["project_id"], Role.REVIEWER)
         wanted = self.request.query_params.get("status", "submitted")
         if wanted not in selectors.REVIEWABLE:
-            raise serializers.ValidationError({"status": "must be submitted or reviewed"})
+            raise serializers.ValidationError({"status": ["must be submitted or reviewed"]})
         skip = parse_id_list(self.request.query_params.get("skip", ""), "skip")
         return selectors.review_queue(project, status=wanted, skip=skip)
 

@@ -159,7 +159,7 @@ class SnapshotExportView(APIView):
         access_project(request.user, snapshot.project_id, need=Role.REVIEWER)
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in snapshot.files:
-            raise serializers.ValidationError({"format": f"must be one of {', '.join(snapshot.files)}"})
+            raise serializers.ValidationError({"format": [f"must be one of {', '.join(snapshot.files)}"]})
         stored = snapshot.files[fmt]
         return file_response(default_storage.open(stored["path"], "rb"), filename=stored["filename"], fmt=fmt,
                              sha256=stored["sha256"], extra_headers={"X-Snapshot-Number": snapshot.number})

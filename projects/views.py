@@ -214,7 +214,7 @@ class DocumentListView(generics.ListCreateAPIView):
         if status_filter:
             if status_filter not in Document.Status.values:
                 raise serializers.ValidationError(
-                    {"status": f"must be one of {', '.join(Document.Status.values)}"})
+                    {"status": [f"must be one of {', '.join(Document.Status.values)}"]})
             documents = documents.filter(status=status_filter)
         query = self.request.query_params.get("q")
         if query:
@@ -327,7 +327,7 @@ def parse_id_list(value: str, name: str) -> list[int]:
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
-        raise serializers.ValidationError({name: "a comma-separated list of document ids, e.g. 12,15"}) from None
+        raise serializers.ValidationError({name: ["a comma-separated list of document ids, e.g. 12,15"]}) from None
 
 
 class AnnotationView(APIView):
