@@ -36,3 +36,5 @@ urlpatterns = [
     path("api/v1/", include("exports.urls")),
     path("api/v1/", include("pipelines.urls")),
 ]
+
+handler404 = "annotator.errors.not_found"

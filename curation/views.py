@@ -20,7 +20,7 @@ from projects.models import Assignment, Document
 from projects.roles import Role
 from projects.selectors import annotation_of, serialize_annotation
 from projects.serializers import AnnotationSerializer, JobEnvelopeSerializer, JobSerializer
-from projects.views import ANNOTATION_RESPONSE, parse_id_list
+from projects.views import ANNOTATION_RESPONSE, annotation_conflict, parse_id_list
 
 # Assignments --------------------------------------------------------------------------------------
 
@@ -47,6 +47,7 @@ class AssignmentListView(generics.ListAPIView):
 
     serializer_class = AssignmentSerializer
     queryset = Assignment.objects.none()  # for the schema; get_queryset() is what runs
+    conflicts = {"POST": ("document_full", "not_assigned", "already_submitted")}
 
     @extend_schema(parameters=[OpenApiParameter("document", int), OpenApiParameter("annotator")])
     def get(self, request, *args, **kwargs):
@@ -87,19 +88,22 @@ class AdoptSerializer(serializers.Serializer):
 class GoldView(APIView):
     """The curated annotation: same body and version rules as an annotation; reviewers and admins only."""
 
+    conflicts = {"PUT": ("version_conflict",), "POST": ("not_submitted", "version_conflict")}
+
     @extend_schema(responses=ANNOTATION_RESPONSE)
     def get(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
         return Response(serialize_annotation(annotation_of(document, None, gold=True)))
 
-    @extend_schema(request=AnnotationSerializer, responses={200: ANNOTATION_RESPONSE, 409: ANNOTATION_RESPONSE})
+    @extend_schema(request=AnnotationSerializer,
+                   responses={200: ANNOTATION_RESPONSE, 409: annotation_conflict(*conflicts["PUT"])})
     def put(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
         data = AnnotationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(gold_actions.do_save_gold(document, acting_user=request.user, **data.to_records()))
 
-    @extend_schema(request=AdoptSerializer, responses={200: ANNOTATION_RESPONSE, 409: ANNOTATION_RESPONSE})
+    @extend_schema(request=AdoptSerializer, responses=ANNOTATION_RESPONSE)
     def post(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
         data = AdoptSerializer(data=request.data)
@@ -156,7 +160,7 @@ class ReviewQueueView(generics.ListAPIView):
         project, _ = access_project(self.request.user, self.kwargs["project_id"], Role.REVIEWER)
         wanted = self.request.query_params.get("status", "submitted")
         if wanted not in selectors.REVIEWABLE:
-            raise serializers.ValidationError({"status": "must be submitted or reviewed"})
+            raise serializers.ValidationError({"status": ["must be submitted or reviewed"]})
         skip = parse_id_list(self.request.query_params.get("skip", ""), "skip")
         return selectors.review_queue(project, status=wanted, skip=skip)
 
@@ -192,7 +196,9 @@ class ReopenView(APIView):
     the document has no gold, ``already_reopened`` when it is open already.
     """
 
-    @extend_schema(request=None, responses={200: ReopeningSerializer, 409: OpenApiTypes.OBJECT})
+    conflicts = {"POST": ("not_reviewed", "already_reopened")}
+
+    @extend_schema(request=None, responses=ReopeningSerializer)
     def post(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
         reopening = reopening_actions.do_reopen_document(document, acting_user=request.user)

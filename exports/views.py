@@ -5,19 +5,21 @@ import base64
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exports.actions import (check_export_args, count_export_documents, do_create_snapshot, do_start_export,
-                             do_start_import, do_start_snapshot, spooled_export)
+from exports.actions import (SCHEMES, check_export_args, count_export_documents, do_create_snapshot,
+                             do_start_export, do_start_import, do_start_snapshot, spooled_export)
+from exports.collect import SOURCES
 from exports.formats import EXPORT_FORMATS, FORMATS, IMPORT_FORMATS, READER_OPTIONS, check_reader_options
 from exports.formats.conll import DOCUMENTS
 from exports.imports import ANNOTATIONS_AS
 from exports.models import Snapshot
+from exports.splits import SPLITS
 from projects.access import access_job, access_project
 from projects.errors import over_limit
 from projects.models import Job
@@ -97,9 +99,20 @@ class ExportQuerySerializer(serializers.Serializer):
     scheme = serializers.CharField(default="iob2", help_text="CoNLL tags: iob2 or biluo")
 
 
+# What the schema says of the query (the view checks it, with codes: exports.actions.check_export_args).
+FORMAT_PARAMETER = OpenApiParameter("format", enum=EXPORT_FORMATS, default="jsonl", description="The file format.")
+EXPORT_PARAMETERS = [
+    FORMAT_PARAMETER,
+    OpenApiParameter("source", enum=SOURCES, default="gold", description="gold (reviewed) or submitted"),
+    OpenApiParameter("split", enum=SPLITS, description="Only this split (by document id); all if left out."),
+    OpenApiParameter("scheme", enum=SCHEMES, default="iob2", description="CoNLL tags: iob2 or biluo"),
+]
+
+
 class ExportView(APIView):
-    @extend_schema(parameters=[ExportQuerySerializer],
-                   responses={**DOWNLOADS, 202: JobEnvelopeSerializer})
+    conflicts = {"GET": ("not_exportable",)}
+
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={**DOWNLOADS, 202: JobEnvelopeSerializer})
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
         query = ExportQuerySerializer(data=request.query_params)
@@ -143,6 +156,8 @@ class SnapshotSerializer(serializers.Serializer):
 
 
 class SnapshotListView(APIView):
+    conflicts = {"POST": ("not_exportable",)}
+
     @extend_schema(responses=SnapshotSerializer(many=True))
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id, need=Role.REVIEWER)
@@ -177,12 +192,12 @@ def access_snapshot(user, snapshot_id) -> Snapshot:
 
 
 class SnapshotExportView(APIView):
-    @extend_schema(parameters=[ExportQuerySerializer], responses=DOWNLOADS)
+    @extend_schema(parameters=[FORMAT_PARAMETER], responses=DOWNLOADS)
     def get(self, request, snapshot_id):
         snapshot = access_snapshot(request.user, snapshot_id)
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in snapshot.files:
-            raise serializers.ValidationError({"format": f"must be one of {', '.join(snapshot.files)}"})
+            raise serializers.ValidationError({"format": [f"must be one of {', '.join(snapshot.files)}"]})
         stored = snapshot.files[fmt]
         return file_response(default_storage.open(stored["path"], "rb"), filename=stored["filename"], fmt=fmt,
                              sha256=stored["sha256"], extra_headers={"X-Snapshot-Number": snapshot.number})

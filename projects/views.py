@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema,
+                                   inline_serializer)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny
@@ -23,11 +24,10 @@ from projects.actions import members as member_actions
 from projects.actions import projects as project_actions
 from projects.actions import suggestions as suggestion_actions
 from projects.actions.accounts import do_issue_token
-from projects.errors import InvalidInput, over_limit
+from projects.errors import InvalidInput, LockedOut, over_limit
 from projects.inputs import check_input
-from projects.errors import LockedOut
 from projects.lockout import lockout_detail, lockout_seconds
-from projects.models import Document, Label, Membership, Project
+from projects.models import Annotation, Document, Label, Membership, Project
 from projects.pagination import PageNumberPagination
 from projects.roles import Role
 from projects.serializers import (
@@ -39,23 +39,42 @@ from projects.serializers import (
     MemberRoleSerializer,
     MemberSerializer,
     ProjectSerializer,
+    RelationInSerializer,
+    SpanInSerializer,
     TokensSerializer,
 )
 from projects.tokens import token_page
 
-ANNOTATION_FIELDS = {
-    "spans": serializers.ListField(child=serializers.DictField()),
-    "relations": serializers.ListField(child=serializers.DictField()),
-    "status": serializers.CharField(),
-    "version": serializers.IntegerField(),
-    "annotator": serializers.CharField(allow_null=True),
-}
-ANNOTATION_RESPONSE = inline_serializer("Annotation", ANNOTATION_FIELDS)
+
+def annotation_fields() -> dict:
+    """The fields of an annotation as the API shows it (fresh ones: a serializer class takes its fields)."""
+    return {
+        "spans": SpanInSerializer(many=True),
+        "relations": RelationInSerializer(many=True),
+        "status": serializers.ChoiceField(Annotation.Status.values),
+        "version": serializers.IntegerField(help_text="0 before the first save."),
+        # Before the first save there is no annotation yet: no annotator, no time.
+        "annotator": serializers.CharField(allow_null=True, required=False, help_text="Absent before the first save."),
+        "updated_at": serializers.DateTimeField(allow_null=True, required=False,
+                                                help_text="Absent before the first save."),
+    }
+
+
+ANNOTATION_RESPONSE = inline_serializer("Annotation", annotation_fields())
+# A save refused with 409 answers with the stored annotation, and why.
+ANNOTATION_CONFLICT = inline_serializer("AnnotationConflict", {
+    **annotation_fields(), "detail": serializers.CharField(), "code": serializers.CharField()})
+
+
+def annotation_conflict(*codes: str) -> OpenApiResponse:
+    return OpenApiResponse(ANNOTATION_CONFLICT, description="Conflict with what is stored (the body is the stored "
+                           "annotation, with `detail` and `code`): " + ", ".join(f"`{c}`" for c in codes) + ".")
 
 
 class AuthTokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    error_statuses = {"POST": (401, 429)}  # wrong credentials; too many failed attempts
 
     def get_authenticate_header(self, request):
         # Without authentication classes DRF would turn wrong credentials into a 403; they are a 401.
@@ -180,6 +199,7 @@ class LabelListView(generics.ListCreateAPIView):
 
 class LabelDetailView(generics.RetrieveUpdateDestroyAPIView):
     serializer_class = LabelSerializer
+    conflicts = {"PUT": ("label_in_use",), "PATCH": ("label_in_use",), "DELETE": ("label_in_use",)}
 
     def get_object(self):
         need = Role.ANNOTATOR if self.request.method == "GET" else Role.ADMIN
@@ -200,6 +220,12 @@ class LabelDetailView(generics.RetrieveUpdateDestroyAPIView):
 
 
 # Documents --------------------------------------------------------------------------------------
+
+# POST takes one document (and answers with it) or a list of them (and answers with the list).
+ONE_OR_MANY_DOCUMENTS = PolymorphicProxySerializer(
+    component_name="OneOrManyDocuments", serializers=[DocumentSerializer(), DocumentSerializer(many=True)],
+    resource_type_field_name=None, many=False)
+
 
 class DocumentListView(generics.ListCreateAPIView):
     serializer_class = DocumentSerializer
@@ -223,7 +249,7 @@ class DocumentListView(generics.ListCreateAPIView):
         if status_filter:
             if status_filter not in Document.Status.values:
                 raise serializers.ValidationError(
-                    {"status": f"must be one of {', '.join(Document.Status.values)}"})
+                    {"status": [f"must be one of {', '.join(Document.Status.values)}"]})
             documents = documents.filter(status=status_filter)
         query = self.request.query_params.get("q")
         if query:
@@ -231,7 +257,7 @@ class DocumentListView(generics.ListCreateAPIView):
             documents = documents.filter(text__icontains=query)
         return documents
 
-    @extend_schema(request=DocumentSerializer(many=True), responses=DocumentSerializer(many=True))
+    @extend_schema(request=ONE_OR_MANY_DOCUMENTS, responses={201: ONE_OR_MANY_DOCUMENTS})
     def post(self, request, project_id):
         project = self.get_project()
         many = isinstance(request.data, list)
@@ -323,7 +349,8 @@ class MyDocumentsView(APIView):
     @extend_schema(parameters=[OpenApiParameter("document", int, description="Also say this document's number "
                                                                                   "among yours (in `number`).")],
                    responses=inline_serializer("MyDocuments", {
-        "number": serializers.IntegerField(allow_null=True, help_text="With ?document=: its number among yours."),
+        "number": serializers.IntegerField(allow_null=True, required=False,
+                                           help_text="Only with ?document=: its number among yours."),
         "counts": inline_serializer("MyCounts", {
             "submitted": serializers.IntegerField(), "in_progress": serializers.IntegerField(),
             "reviewed": serializers.IntegerField(),
@@ -371,7 +398,7 @@ def parse_id_list(value: str, name: str) -> list[int]:
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
-        raise serializers.ValidationError({name: "a comma-separated list of document ids, e.g. 12,15"}) from None
+        raise serializers.ValidationError({name: ["a comma-separated list of document ids, e.g. 12,15"]}) from None
 
 
 def parse_score(value: str | None, name: str) -> float | None:
@@ -388,12 +415,15 @@ def parse_score(value: str | None, name: str) -> float | None:
 
 
 class AnnotationView(APIView):
+    conflicts = {"PUT": ("version_conflict", "document_reviewed", "document_full")}
+
     @extend_schema(responses=ANNOTATION_RESPONSE)
     def get(self, request, document_id):
         document, _ = access_document(request.user, document_id)
         return Response(selectors.serialize_annotation(selectors.annotation_of(document, request.user)))
 
-    @extend_schema(request=AnnotationSerializer, responses={200: ANNOTATION_RESPONSE, 409: ANNOTATION_RESPONSE})
+    @extend_schema(request=AnnotationSerializer,
+                   responses={200: ANNOTATION_RESPONSE, 409: annotation_conflict(*conflicts["PUT"])})
     def put(self, request, document_id):
         document, _ = access_document(request.user, document_id)
         data = AnnotationSerializer(data=request.data)
@@ -444,7 +474,7 @@ class SuggestionRejectionView(APIView):
 
 
 class DocumentAnnotationsView(APIView):
-    @extend_schema(responses=inline_serializer("AnnotationList", ANNOTATION_FIELDS, many=True))
+    @extend_schema(responses=type(ANNOTATION_RESPONSE)(many=True))
     def get(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
         return Response(selectors.annotations_of_document(document))
@@ -461,6 +491,8 @@ class JobDetailView(generics.RetrieveAPIView):
 
 
 class JobCancelView(APIView):
+    conflicts = {"POST": ("job_finished",)}
+
     @extend_schema(request=None, responses=JobSerializer)
     def post(self, request, job_id):
         job = access_job(request.user, job_id, change=True)

@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "projects.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "projects.schema.AutoSchema",  # drf-spectacular's, with the error responses
     "EXCEPTION_HANDLER": "projects.errors.exception_handler",
     # JSON bodies: NUL, lone surrogates and deep nesting are a 400 naming the field (projects/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["projects.parsers.JSONParser", "rest_framework.parsers.FormParser",
@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # An annotation's status, in requests, responses and conflicts alike.
+    "ENUM_NAME_OVERRIDES": {"AnnotationStatusEnum": ["in_progress", "submitted"]},
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
