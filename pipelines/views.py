@@ -36,6 +36,7 @@ class PrelabelView(APIView):
 
 class ModelListView(APIView):
     pagination_class = PageNumberPagination
+    conflicts = {"POST": ("training_running",)}
 
     @extend_schema(responses=AvailableModelSerializer(many=True))
     def get(self, request, project_id):

@@ -410,7 +410,7 @@ def parse_score(value: str | None, name: str) -> float | None:
     except ValueError:
         score = -1.0
     if not 0 <= score <= 1:
-        raise serializers.ValidationError({name: "a number from 0 to 1, e.g. 0.8"})
+        raise serializers.ValidationError({name: ["a number from 0 to 1, e.g. 0.8"]})
     return score
 
 
