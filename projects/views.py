@@ -300,7 +300,7 @@ class DocumentTokensView(DocumentDetailView):
         offset = parse_count(request.query_params.get("offset"), "offset", default=0)
         limit = parse_count(request.query_params.get("limit"), "limit", default=settings.TOKENS_PAGE_SIZE)
         if limit < 1:
-            raise serializers.ValidationError({"limit": "at least 1"})
+            raise serializers.ValidationError({"limit": ["at least 1"]})
         if limit > settings.TOKENS_PAGE_SIZE:
             raise over_limit("TOKENS_PAGE_SIZE", f"limit: {limit:,} tokens asked for", code="limit_too_large",
                              error=InvalidInput)
@@ -389,7 +389,7 @@ def parse_count(value: str | None, name: str, *, default: int) -> int:
     if value is None or value == "":
         return default
     if not value.isdecimal() or not value.isascii():
-        raise serializers.ValidationError({name: "a whole number, 0 or more"})
+        raise serializers.ValidationError({name: ["a whole number, 0 or more"]})
     return int(value)
 
 
