@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--widths", default="1,4,8,16")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret-" + "k" * 40)  # no database, no requests
     import django
 
     django.setup()
