@@ -87,12 +87,13 @@ def _aligned(doc, entities):
     return offsets_to_biluo_tags(doc, kept)
 
 
-def eval_f1(trained, eval_records: list) -> float:
-    """F1 of a stored model version on the eval file (spaCy's scorer)."""
+def eval_scores(trained, eval_records: list) -> tuple[float, float, float]:
+    """Precision, recall and F1 of a stored model version on the eval file (spaCy's scorer)."""
     import spacy
 
     nlp = spacy.load(trained.full_path)
-    return float(nlp.evaluate(eval_examples(nlp, eval_records))["ents_f"] or 0.0)
+    scores = nlp.evaluate(eval_examples(nlp, eval_records))
+    return tuple(float(scores[key] or 0.0) for key in ("ents_p", "ents_r", "ents_f"))
 
 
 def make_project(name: str, labels: list[str], admin, annotator, *, order: str, seed: str, split: float):
@@ -134,7 +135,7 @@ def reference_f1(train_records, eval_records, labels, admin, annotator, args) ->
     import_records(project, enumerate(train_records, 1), importer=annotator, annotations_as="submitted")
     job = wait_for(do_start_training(project, name="reference", acting_user=admin).pk)
     trained = TrainedModel.objects.get(job=job)
-    return eval_f1(trained, eval_records), trained.documents["train"]
+    return eval_scores(trained, eval_records)[2], trained.documents["train"]
 
 
 def run_order(order: str, train_records, eval_records, labels, admin, annotator, args, *, target: float,
@@ -165,7 +166,7 @@ def run_order(order: str, train_records, eval_records, labels, admin, annotator,
     assert staff.patch(f"{api}/", {"retrain_every": args.start, "retrain_model": "loop"},
                        format="json").status_code == 200
     by_pk = {pk: i for i, pk in ids.items()}
-    curve, annotated, reached = [], 0, None
+    curve, annotated, reached, annotated_ids = [], 0, None, []
     while True:
         response = person.get(f"{api}/next/")
         if response.status_code == 204:
@@ -173,6 +174,7 @@ def run_order(order: str, train_records, eval_records, labels, admin, annotator,
         assert response.status_code == 200, response.content[:300]
         document = response.json()["document"]
         record = gold[by_pk[document["id"]]]
+        annotated_ids.append(by_pk[document["id"]])
         spans = [{"id": str(n), "start": s.start, "end": s.end, "label": s.label} for n, s in enumerate(record.spans)]
         put = person.put(f"/api/v1/documents/{document['id']}/annotation/",
                          {"spans": spans, "relations": [], "status": "submitted", "version": 0}, format="json")
@@ -185,10 +187,11 @@ def run_order(order: str, train_records, eval_records, labels, admin, annotator,
         job = wait_for(training.pk)
         if job.result.get("prelabel_job"):
             wait_for(job.result["prelabel_job"])
-        f1 = eval_f1(TrainedModel.objects.get(job=job), eval_records)
+        precision, recall, f1 = eval_scores(TrainedModel.objects.get(job=job), eval_records)
         curve.append((annotated, f1))
-        print(f"  {order:>11}: {annotated:5d} documents annotated, F1 {f1:.3f} on the eval file "
-              f"({time.monotonic() - started:.0f} s)", flush=True)
+        with_entities = sum(1 for i in annotated_ids if gold[i].spans)
+        print(f"  {order:>11}: {annotated:5d} documents annotated ({with_entities} with an entity), F1 {f1:.3f} "
+              f"(P {precision:.3f}, R {recall:.3f}) on the eval file ({time.monotonic() - started:.0f} s)", flush=True)
         if len(curve) == 1:
             assert staff.patch(f"{api}/", {"retrain_every": args.round}, format="json").status_code == 200
         if f1 >= target:
