@@ -8,14 +8,10 @@ from annotator import pages
 from curation import pages as curation_pages
 from exports.admin_views import admin_export, admin_import
 
-# The API docs page is drf-spectacular's Redoc page, which loads Redoc and its fonts from CDNs (until it is served
-# from /static/) and runs its search in a blob: worker: only this page's policy allows them.
-REDOC_CSP = {
-    "script-src": ["https://cdn.jsdelivr.net"],
-    "style-src": ["https://fonts.googleapis.com"],
-    "font-src": ["'self'", "https://fonts.gstatic.com"],
-    "worker-src": ["'self'", "blob:"],
-}
+# The API docs page is drf-spectacular's Redoc page with Redoc from /static/ (drf-spectacular-sidecar) and no web
+# fonts, so it loads nothing from elsewhere; Redoc runs its search in a blob: worker, which only this page allows.
+REDOC_CSP = {"worker-src": ["'self'", "blob:"]}
+API_DOCS = SpectacularRedocView.as_view(url_name="schema", template_name="annotator/api_docs.html")
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -30,7 +26,7 @@ urlpatterns = [
          name="admin-project-export"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", csp_update(REDOC_CSP)(SpectacularRedocView.as_view(url_name="schema")), name="docs"),
+    path("api/v1/docs/", csp_update(REDOC_CSP)(API_DOCS), name="docs"),
     path("api/v1/", include("projects.urls")),
     path("api/v1/", include("curation.urls")),
     path("api/v1/", include("exports.urls")),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Redoc for the API docs page, served from /static/ (no CDN)
     "annotator",
     "projects",
     "curation",
@@ -191,7 +192,7 @@ NUM_PROXIES = int(os.environ.get("DJANGO_NUM_PROXIES", "0"))
 
 # Headers on every response: no inline script anywhere (pages are ES modules from /static/); inline styles are
 # allowed because the workspace colours spans with style attributes; images may come from any https site (the
-# guidelines' pictures). The API docs page adds what Redoc needs (annotator/urls.py).
+# guidelines' pictures). The API docs page adds the blob: worker Redoc searches in (annotator/urls.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -234,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # An annotation's status, in requests, responses and conflicts alike.
     "ENUM_NAME_OVERRIDES": {"AnnotationStatusEnum": ["in_progress", "submitted"]},
+    # The docs page's Redoc from drf-spectacular-sidecar's static files, so it works with no internet.
+    "REDOC_DIST": "SIDECAR",
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
