@@ -48,7 +48,9 @@ def annotate(request, project_id: int):
         project, _ = access_project(request.user, project_id)
     except NotFound:
         raise Http404("No such project.") from None
-    config = {"project": project.pk, "api": reverse("project-list").removesuffix("projects/")}
+    config = {"project": project.pk, "api": reverse("project-list").removesuffix("projects/"),
+              # /next/ says 204 when nothing is left and when there is nothing at all: this tells them apart.
+              "empty": not project.documents.exists()}
     return render(request, "annotator/annotate.html", {
         "project": project,
         "config": config,

@@ -8,18 +8,41 @@ import { selectedUnits } from "./selection.js";
 export function bindInput(ws) {
   document.addEventListener("keydown", (event) => onKey(ws, event));
   ws.el.doc.addEventListener("mouseup", (event) => onMouseUp(ws, event));
-  ws.el.doc.addEventListener("mousedown", (event) => {
-    // A click on a chip must not start a text selection.
-    if (event.target.closest(".chip")) event.preventDefault();
-  });
+  document.addEventListener("mousedown", (event) => onMouseDown(ws, event));
   ws.root.addEventListener("click", (event) => onClick(ws, event));
   document.addEventListener("copy", (event) => onCopy(ws, event));
+}
+
+/**
+ * Remember the unit a press starts on: a drag selects from it to the unit it ends on. A chip, or a
+ * second press of a double-click, must not start the browser's selection (its words are not tokens:
+ * "Assad’s" is "Assad" and "’s", "Al-Qaeda" is "Al", "-" and "Qaeda").
+ */
+export function onMouseDown(ws, event) {
+  const onChip = Boolean(event.target.closest && event.target.closest(".chip"));
+  ws.pressed = ws.view && !onChip ? ws.view.unitFromElement(event.target) : -1;
+  if (!ws.el.doc.contains(event.target)) return;
+  if (onChip || (event.detail >= 2 && ws.pressed >= 0)) event.preventDefault();
 }
 
 export function onMouseUp(ws, event) {
   if (event.button !== 0 || ws.busy || !ws.doc) return;
   if (event.target.closest("button")) return;
-  const range = selectedUnits(ws.el.doc, ws.doc.units.length);
+  const pressed = ws.pressed;
+  const k = ws.view.unitFromElement(event.target);
+  if (event.detail >= 2 && k >= 0 && k === pressed) {
+    // A double-click: exactly the unit under the pointer (its first click already did a click's work).
+    window.getSelection().removeAllRanges();
+    if (!ws.mode) ws.select(k, k);
+    ws.el.doc.focus({ preventScroll: true });
+    return;
+  }
+  const native = window.getSelection();
+  const dragged = pressed !== k || event.detail >= 2 || (native && !native.isCollapsed);
+  // A drag from one unit to another takes the units in between, whatever the browser calls a word;
+  // one that starts or ends between units snaps inwards from the browser's selection (selection.js).
+  const range = dragged && pressed >= 0 && k >= 0 ? [Math.min(pressed, k), Math.max(pressed, k)]
+    : selectedUnits(ws.el.doc, ws.doc.units.length);
   if (range) {
     window.getSelection().removeAllRanges();
     if (ws.mode) ws.cancelMode();
@@ -30,7 +53,6 @@ export function onMouseUp(ws, event) {
   const chip = event.target.closest(".chip");
   if (chip && chip.dataset.span) { ws.clickSpan(chip.dataset.span); return; }
   if (chip && chip.dataset.sug) { ws.pickItem({ type: "suggestion", id: chip.dataset.sug }); return; }
-  const k = ws.view.unitFromElement(event.target);
   if (k < 0) return;
   const items = ws.itemsAt(k);
   if (ws.mode && ws.mode.kind === "tail") {

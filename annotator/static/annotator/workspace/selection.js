@@ -1,9 +1,12 @@
 // Mouse selections, snapped to whole units (tokens).
 //
-// A native selection (drag, double-click) is read once, turned into a
-// [first, last] unit range, and cleared: from then on the page draws the
-// selection itself. Any part of a token selected selects the whole token;
-// a selection that touches only whitespace selects nothing.
+// A drag from one unit to another needs none of this (input.js takes the
+// units pressed and released on), nor a double-click (the unit under the
+// pointer). A drag that starts or ends between units leaves a native
+// selection that is read once, turned into a [first, last] unit range, and
+// cleared: from then on the page draws the selection itself. Any part of a
+// token selected selects the whole token; a selection that touches only
+// whitespace selects nothing.
 
 /** The [first, last] unit range under the window's selection inside `root`, or null. */
 export function selectedUnits(root, unitCount) {

@@ -68,6 +68,7 @@ export class Workspace {
     this.doc = null;
     this.saver = null;
     this.busy = false;
+    this.pressed = -1; // the unit the mouse went down on (input.js), -1 if none
     this.arcLevels = 0;
     this.arcFrame = 0;
     this.timings = { render: null, edits: [] };
@@ -341,16 +342,22 @@ export class Workspace {
     this.el.main.hidden = true;
     this.el.done.hidden = false;
     const skipped = this.trail.skipped.length;
+    // The page says which project is empty (config.empty, from the page); /next/ alone cannot tell.
+    const empty = Boolean(this.config.empty) && !skipped;
+    const text = empty ? "This project has no documents yet."
+      : "Nothing left for you: every document is done or held by others.";
     this.el.doneText.innerHTML = skipped
       ? `Nothing new is left for you here. You skipped ${skipped} document${skipped > 1 ? "s" : ""}:`
         + ` <button type="button" data-command="unskipAll">Go through the skipped ones</button>`
-      : "Nothing is left for you to annotate in this project. Thank you!";
-    this.el.title.textContent = "All done";
+      : escapeHtml(text);
+    this.el.title.textContent = empty ? "No documents" : "Nothing left";
     this.refreshProgress();
     this.el.meta.textContent = "";
     renderSaveIndicator(this.el.save, null);
     window.history.replaceState(null, "", window.location.pathname);
-    this.announce("No documents left.");
+    this.cancelMode();
+    this.updateButtons();
+    this.announce(skipped ? "No new documents left; some are skipped." : text);
   }
 
   fail(message) {
@@ -1063,7 +1070,12 @@ export class Workspace {
       ? this.visible(this.state).filter((s) => this.aboveThreshold(s)).length + this.visibleRelations(this.state).length
       : 0;
     set("acceptAll", editable && suggestions > 0);
-    for (const button of this.el.labels.querySelectorAll("button")) button.disabled = ready && !editable;
+    // With no document (nothing left, or none at all) nothing can be labelled, skipped or submitted.
+    set("skip", ready);
+    set("submit", ready);
+    for (const bar of [this.el.labels, this.el.relations]) {
+      for (const button of bar.querySelectorAll("button")) button.disabled = !editable;
+    }
     const count = this.root.querySelector('[data-ws="suggestion-count"]');
     if (count) count.textContent = suggestions ? String(suggestions) : "";
   }
