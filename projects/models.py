@@ -158,9 +158,8 @@ class Document(models.Model):
             # The queue: open documents with a free slot, fullest first (see actions/assignments.py).
             models.Index(fields=["project", "-assignee_count", "id"], name="document_open_slots",
                          condition=Q(status__in=["unlabelled", "in_progress"])),
-            # The same in uncertainty order: most uncertain first, unscored last.
-            models.Index(F("project"), F("assignee_count").desc(), F("uncertainty").desc(nulls_last=True), F("id"),
-                         name="document_open_uncertain", condition=Q(status__in=["unlabelled", "in_progress"])),
+            # The same in uncertainty order (most uncertain first, unscored last): document_open_uncertain,
+            # made by migration 0011 on PostgreSQL only, as SQLite has no NULLS LAST in an index.
             # The review queue: submitted documents, most disagreement first.
             models.Index(fields=["project", "status", "-disagreement", "id"], name="document_review_queue"),
         ]

@@ -5,6 +5,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def create_uncertainty_index(apps, schema_editor):
+    """The queue's uncertainty order (projects.actions.assignments.queue_order), like document_open_slots.
+    PostgreSQL only: SQLite has no NULLS LAST in an index (and no concurrent claims to serve)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    table = schema_editor.quote_name(apps.get_model("projects", "Document")._meta.db_table)
+    schema_editor.execute(
+        f"CREATE INDEX document_open_uncertain ON {table} "
+        "(project_id, assignee_count DESC, uncertainty DESC NULLS LAST, id) "
+        "WHERE status IN ('unlabelled', 'in_progress')")
+
+
+def drop_uncertainty_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS document_open_uncertain")
+
+
 def fail_all_but_the_newest_training(apps, schema_editor):
     """Before one training per project is a rule: of a project's pending or running trainings, the newest
     goes on, the others fail saying why."""
@@ -60,10 +77,7 @@ class Migration(migrations.Migration):
             name='retrain_model',
             field=models.CharField(default='loop', max_length=64),
         ),
-        migrations.AddIndex(
-            model_name='document',
-            index=models.Index(models.F('project'), models.OrderBy(models.F('assignee_count'), descending=True), models.OrderBy(models.F('uncertainty'), descending=True, nulls_last=True), models.F('id'), condition=models.Q(('status__in', ['unlabelled', 'in_progress'])), name='document_open_uncertain'),
-        ),
+        migrations.RunPython(create_uncertainty_index, drop_uncertainty_index),
         migrations.RunPython(fail_all_but_the_newest_training, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='job',
