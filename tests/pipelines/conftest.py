@@ -184,3 +184,17 @@ def installed_package(seed_package, monkeypatch):
     spacy.util.registry.models.register("en_seed_pkg", func=importlib.import_module("en_seed_pkg"))
     yield "en_seed_pkg"
     catalogue._remove(("spacy", "models", "en_seed_pkg"))
+
+
+@pytest.fixture
+def run(client_for, people, django_capture_on_commit_callbacks):
+    """POST /prelabel/ as the project admin, run the queued task inline, return the job as GET shows it."""
+
+    def run(project, **body) -> dict:
+        client = client_for(people["admin"])
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(f"/api/v1/projects/{project.pk}/prelabel/", body, format="json")
+        assert response.status_code == 202, response.content
+        return client.get(f"/api/v1/jobs/{response.json()['job']['id']}/").json()
+
+    return run

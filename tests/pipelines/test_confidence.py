@@ -20,18 +20,6 @@ from projects.models import Document, DocumentScore, Suggestion
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def run(client_for, people, django_capture_on_commit_callbacks):
-    def run(project, **body) -> dict:
-        client = client_for(people["admin"])
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(f"/api/v1/projects/{project.pk}/prelabel/", body, format="json")
-        assert response.status_code == 202, response.content
-        return client.get(f"/api/v1/jobs/{response.json()['job']['id']}/").json()
-
-    return run
-
-
 def test_a_trained_recognizer_scores_every_suggestion_and_every_document(seed_project, run):
     job = run(seed_project, model="seed_ner")
     assert job["status"] == "succeeded", job

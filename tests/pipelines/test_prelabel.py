@@ -31,20 +31,6 @@ RULES = "\n".join([
 ])
 
 
-@pytest.fixture
-def run(client_for, people, django_capture_on_commit_callbacks):
-    """POST /prelabel/ as the project admin, run the queued task inline, return the job as GET shows it."""
-
-    def run(project, **body) -> dict:
-        client = client_for(people["admin"])
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(f"/api/v1/projects/{project.pk}/prelabel/", body, format="json")
-        assert response.status_code == 202, response.content
-        return client.get(f"/api/v1/jobs/{response.json()['job']['id']}/").json()
-
-    return run
-
-
 def suggestions_of(project, **filters) -> list[tuple]:
     rows = Suggestion.objects.filter(document__project=project, **filters).select_related("document", "label")
     return sorted((s.document.meta.get("n") or s.document.meta.get("line"), s.document.text[s.start:s.end],
