@@ -369,7 +369,8 @@ export class Workspace {
 
   get state() { return this.history.current; }
 
-  visible(state) { return visibleSuggestions(state, this.doc.suggestions); }
+  /** The span suggestions drawn in `state` (pending): see visibleSuggestions. */
+  visible(state) { return visibleSuggestions(state, this.doc.suggestions, { allowOverlap: this.allowOverlap() }); }
 
   /** The relation suggestions drawn in `state`: not rejected, not in the annotation already. */
   visibleRelations(state) { return visibleRelationSuggestions(state, this.doc.relationSuggestions); }

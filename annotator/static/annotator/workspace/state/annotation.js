@@ -107,12 +107,34 @@ export function rejectSuggestions(state, ids) {
   return freeze({ ...state, rejected: [...rejected].sort() });
 }
 
-/** Suggestions to show: not rejected, and not already a span with the same offsets and label. */
-export function visibleSuggestions(state, suggestions) {
+/**
+ * Suggestions to show (pending): not rejected, not already a span with the same offsets and label, and,
+ * where overlaps are not allowed, not overlapping a span that is no suggestion: such a span is the
+ * annotator's own decision on that text (it replaced the suggestion, or came after rejecting it). A
+ * span that is another suggestion accepted leaves the suggestions it overlaps drawn, as alternatives
+ * to switch to (accepting one replaces it; Shift + A leaves them).
+ */
+export function visibleSuggestions(state, suggestions, { allowOverlap = false } = {}) {
   if (!suggestions.length) return suggestions;
   const rejected = new Set(state.rejected);
-  const taken = new Set(state.spans.map((s) => `${s.start}:${s.end}:${s.label}`));
-  return suggestions.filter((s) => !rejected.has(s.id) && !taken.has(`${s.start}:${s.end}:${s.label}`));
+  const taken = new Set(state.spans.map(spanSignature));
+  let replaced = () => false;
+  if (!allowOverlap) {
+    const said = new Set(suggestions.map(spanSignature));
+    const own = state.spans.filter((s) => !said.has(spanSignature(s))); // sorted by start
+    if (own.length) {
+      // reach[i]: the furthest end among own[0..i], so "some own span overlaps s" is one binary search.
+      const reach = [];
+      for (const span of own) reach.push(Math.max(span.end, reach.length ? reach[reach.length - 1] : -Infinity));
+      replaced = (s) => {
+        let lo = 0;
+        let hi = own.length; // first own span starting at or after s.end
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (own[mid].start < s.end) lo = mid + 1; else hi = mid; }
+        return lo > 0 && reach[lo - 1] > s.start;
+      };
+    }
+  }
+  return suggestions.filter((s) => !rejected.has(s.id) && !taken.has(spanSignature(s)) && !replaced(s));
 }
 
 /**
