@@ -31,6 +31,7 @@ from projects.actions.labels import do_create_missing_labels, labels_by_name
 from projects.errors import InvalidInput, over_limit
 from projects.inputs import check_input
 from projects.models import Document, Job, Label, Project
+from projects.signals import annotation_submitted
 from projects.spans import RelationIn, SpanIn, check_relations, check_spans
 from projects.token_columns import columns_of, file_columns
 from projects.tokens import BulkTokenizer, Tokens
@@ -140,6 +141,9 @@ def import_records(
                 if is_cancelled(job):
                     raise JobCancelled()
     counts.update(writer.counts)
+    if counts["annotations"] and project.retrain_every:
+        # Imported gold (or submitted annotations) counts towards the model loop like saved ones.
+        transaction.on_commit(lambda: annotation_submitted.send(sender=Project, project=project), robust=True)
     return counts
 
 

@@ -6,7 +6,8 @@ when the loop last started a training. The training job then pre-labels and scor
 the open documents with the new version (``then_prelabel``), so suggestions and the
 queue's uncertainty order follow the model as it improves.
 
-Checked after every submitting save has committed (``projects.signals.annotation_submitted``).
+Checked after every submitting save, and every import that stored annotations (gold or submitted), has
+committed (``projects.signals.annotation_submitted``).
 At most one training per project runs at a time: the database refuses a second pending
 or running one (``job_one_training_per_project``), so two saves at the same instant, or
 the loop and a person, start one between them; a save while a training runs starts

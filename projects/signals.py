@@ -2,6 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent once a save that submits an annotation (a person's, or gold) has committed, for projects with a
-# model in the loop (``Project.retrain_every``); arguments: ``project``.
+# Sent once a save that submits an annotation (a person's, or gold), or an import that stored annotations,
+# has committed, for projects with a model in the loop (``Project.retrain_every``); arguments: ``project``.
 annotation_submitted = Signal()

@@ -58,6 +58,31 @@ def test_the_loop_trains_once_every_n_new_gold_documents(seed_project, people, d
     assert len(trainings(seed_project)) == 2  # 11 - 9 < 3
 
 
+def test_imported_gold_counts_towards_the_loop(seed_project, people, django_capture_on_commit_callbacks):
+    from exports.imports import import_records
+    from exports.records import DocumentRecord, SpanRecord
+
+    def import_gold(records, annotations_as="gold"):
+        with django_capture_on_commit_callbacks(execute=False) as committed:
+            import_records(seed_project, enumerate(records, 1), importer=people["admin"],
+                           annotations_as=annotations_as)
+        with django_capture_on_commit_callbacks(execute=False):  # what the loop starts is not queued
+            for callback in committed:
+                callback()
+        return committed
+
+    do_update_project(seed_project, acting_user=people["admin"], retrain_every=3, retrain_model="drugs-loop")
+    import_gold([DocumentRecord(text=f"Imported line {n} about Damascus.", annotated=True,
+                                spans=[SpanRecord(start=22, end=30, label="LOC")] if n % 2 else [])
+                 for n in range(2)])
+    assert trainings(seed_project) == []  # 2 gold: not due
+    import_gold([DocumentRecord(text=f"Another imported line {n}.", annotated=True) for n in range(2)])
+    (first,) = trainings(seed_project)
+    assert first.params["loop_documents"] == 4
+    # Documents without annotations are no gold: the loop is not asked.
+    assert import_gold([DocumentRecord(text="Plain text.", annotated=False)], annotations_as="submitted") == []
+
+
 def test_without_the_setting_nothing_is_trained(seed_project, people, django_capture_on_commit_callbacks):
     documents = list(Document.objects.filter(project=seed_project).order_by("id"))
     submit_gold(seed_project, people, documents[:6], django_capture_on_commit_callbacks)
