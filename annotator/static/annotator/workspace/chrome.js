@@ -32,6 +32,33 @@ export function renderLabelBar(container, labels, { numbered = false } = {}) {
   }).join("");
 }
 
+/**
+ * Show the sticky label (an entity label, or null when off): on its toggle in the label row, as its label's
+ * button pressed, and as the pointer over the text (a click there labels).
+ */
+export function showSticky(toggle, labelBar, wrap, label) {
+  if (toggle) {
+    toggle.setAttribute("aria-pressed", label ? "true" : "false");
+    const colors = label ? palette(label.color) : null;
+    toggle.innerHTML = "Sticky" + (label
+      ? `: <span class="sticky-name" style="--c:${colors.color};--t:${colors.text}">${escapeHtml(label.name)}</span>`
+        + ` <kbd>Esc</kbd>` : "");
+    toggle.title = label
+      ? `Sticky label ${label.name}: each click, double-click or drag on the text labels it; a label's key or`
+        + ` button switches it. Click here or press Esc to turn it off.`
+      : "Sticky label: then each click, double-click or drag on the text labels at once (Shift + click a label"
+        + " makes that one sticky)";
+  }
+  for (const button of labelBar.querySelectorAll("button[data-label]")) {
+    const stuck = Boolean(label) && button.dataset.label === label.name;
+    button.classList.toggle("stuck", stuck);
+    if (stuck) button.setAttribute("aria-pressed", "true"); else button.removeAttribute("aria-pressed");
+    button.title = stuck ? "The sticky label (Shift + click or Esc turns it off)"
+      : label ? "Make this the sticky label" : "Label the selection (Shift + click: make it the sticky label)";
+  }
+  wrap.classList.toggle("sticky", Boolean(label));
+}
+
 export function renderSaveIndicator(element, saver) {
   const status = saver ? saver.status : "saved";
   element.dataset.status = status;

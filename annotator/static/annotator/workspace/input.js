@@ -30,10 +30,14 @@ export function onMouseUp(ws, event) {
   if (event.target.closest("button")) return;
   const pressed = ws.pressed;
   const k = ws.view.unitFromElement(event.target);
+  // With a sticky label (and no relation being drawn) a click on an unlabelled unit labels it at once.
+  const stickOn = (unit) => Boolean(ws.sticky) && !ws.mode && ws.view.spansAt(unit).length === 0;
   if (event.detail >= 2 && k >= 0 && k === pressed) {
-    // A double-click: exactly the unit under the pointer (its first click already did a click's work).
+    // A double-click: exactly the unit under the pointer (its first click already did a click's work:
+    // with a sticky label, labelled it, and the span stays selected).
     window.getSelection().removeAllRanges();
-    if (!ws.mode) ws.select(k, k);
+    if (stickOn(k)) ws.stick(k, k);
+    else if (!ws.mode && !ws.sticky) ws.select(k, k);
     ws.el.doc.focus({ preventScroll: true });
     return;
   }
@@ -46,7 +50,8 @@ export function onMouseUp(ws, event) {
   if (range) {
     window.getSelection().removeAllRanges();
     if (ws.mode) ws.cancelMode();
-    ws.select(range[0], range[1]);
+    if (ws.sticky) ws.stick(range[0], range[1]);
+    else ws.select(range[0], range[1]);
     ws.el.doc.focus({ preventScroll: true });
     return;
   }
@@ -54,6 +59,7 @@ export function onMouseUp(ws, event) {
   if (chip && chip.dataset.span) { ws.clickSpan(chip.dataset.span); return; }
   if (chip && chip.dataset.sug) { ws.pickItem({ type: "suggestion", id: chip.dataset.sug }); return; }
   if (k < 0) return;
+  if (stickOn(k)) { ws.stick(k, k); ws.el.doc.focus({ preventScroll: true }); return; }
   const items = ws.itemsAt(k);
   if (ws.mode && ws.mode.kind === "tail") {
     const span = items.find((item) => item.type === "span" && item.id !== ws.mode.head);
@@ -97,7 +103,8 @@ export function onClick(ws, event) {
     const entity = ws.entityByName.get(label);
     const relation = ws.relationByName.get(label);
     if (button.closest('[data-ws="relations"]')) ws.relationLabelChosen(relation);
-    else if (entity && ws.doc && !ws.mode) ws.applyLabel(entity);
+    else if (entity && event.shiftKey) ws.toggleSticky(entity);
+    else if (entity && ws.doc && !ws.mode) ws.chooseLabel(entity);
     ws.el.doc.focus({ preventScroll: true });
     return;
   }
@@ -138,7 +145,7 @@ export function onKey(ws, event) {
   }
   if (plain && !ws.mode) {
     const label = ws.shortcuts.get(event.key);
-    if (label && label.kind === "entity") { event.preventDefault(); ws.applyLabel(label); return; }
+    if (label && label.kind === "entity") { event.preventDefault(); ws.chooseLabel(label); return; }
   }
   const command = commandFor(name);
   if (!command) return;
@@ -167,6 +174,7 @@ export function run(ws, command, event = null) {
       break;
     case "moveLine": ws.moveLineBy(key === "ArrowDown" ? 1 : -1, false); break;
     case "moveEdge": ws.moveTo(key === "Home" ? 0 : ws.doc.units.length - 1, extend); break;
+    case "jump": ws.jumpToName((key === "ArrowRight") !== rtl ? 1 : -1); break;
     case "pickAtCursor": ws.pickAtCursor(); break;
     case "pickNext": ws.pickNext(key === "[" ? -1 : 1); break;
     case "escape": ws.escape(); break;
@@ -183,6 +191,7 @@ export function run(ws, command, event = null) {
     case "unskipAll": ws.unskipAll(); break;
     case "help": ws.toggleDialog(ws.el.help); break;
     case "guidelines": ws.toggleDialog(ws.el.guidelines); break;
+    case "sticky": ws.toggleSticky(null); break;
     case "mine": ws.showMine(); break;
     case "mineMore": ws.loadMine(ws.minePage + 1); break;
     case "openMine": {

@@ -208,6 +208,7 @@ export class DocumentView {
     }
     if (k === this.ui.cursor && this.ui.picked === null) cls += " cur";
     if (join && this.hasGapAfter(k)) cls += " j";
+    if (chips.length || sugChips.length) cls += " hc"; // its chips stay on its line (workspace.css)
 
     let html = escapeHtml(unit.text);
     if (chips.length) {

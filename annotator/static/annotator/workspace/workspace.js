@@ -29,7 +29,7 @@ import { bindInput } from "./input.js";
 import { Trail } from "./trail.js";
 import {
   closeChooser, conflictBanner, failureBanner, lockedBanner, openChooser, renderLabelBar, renderSaveIndicator,
-  showBanner,
+  showBanner, showSticky,
 } from "./chrome.js";
 
 const ARC_BASE = 11;
@@ -37,6 +37,9 @@ const ARC_LEVEL = 13;
 const READ_ONLY = "This document is reviewed: your annotation is read-only, nothing is saved.";
 const isArc = (picked) => Boolean(picked) && (picked.type === "relation" || picked.type === "relationSuggestion");
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+// A unit that may start a name, where Ctrl + → stops: a capital, a digit, or a letter of a script without
+// capitals (CJK, Arabic, Hebrew, Thai...), where every word may.
+const NAME_START = /^[\p{Lu}\p{Lt}\p{Lo}\p{Nd}]/u;
 
 export class Workspace {
   constructor(root, { api, config }) {
@@ -54,7 +57,7 @@ export class Workspace {
       // The annotator's own view (the workspace only; absent on the review page).
       progress: $("progress"), mine: $("mine"), mineList: $("mine-list"), mineCounts: $("mine-counts"),
       mineMore: $("mine-more"),
-      threshold: $("accept-threshold"),
+      threshold: $("accept-threshold"), sticky: $("sticky"),
     };
     // Shift + A accepts suggestions scored at least this (0: every one, scored or not); kept per project.
     this.thresholdKey = `annotator:accept-threshold:${this.projectId}`;
@@ -65,6 +68,10 @@ export class Workspace {
     this.trail = new Trail(this.projectId);
     this.ui = { cursor: 0, anchor: 0, selection: [0, 0], picked: null };
     this.mode = null; // null | {kind: "tail", head} | {kind: "label", head, tail}
+    // The sticky label (an entity label, or null): while on, a click, double-click or drag on the text labels
+    // at once, and a label's key or button switches it. It stays on from document to document.
+    this.sticky = null;
+    this.lastLabel = null; // the label last applied: what the Sticky button turns on
     this.doc = null;
     this.saver = null;
     this.busy = false;
@@ -102,6 +109,7 @@ export class Workspace {
     }
     renderLabelBar(this.el.labels, this.entityLabels);
     renderLabelBar(this.el.relations, this.relationLabels, { numbered: true });
+    showSticky(this.el.sticky, this.el.labels, this.el.wrap, this.sticky);
     this.el.relationGroup.hidden = this.relationLabels.length === 0;
     this.el.helpBody.innerHTML = helpHtml(this.entityLabels, this.relationLabels, escapeHtml);
     this.view = new DocumentView(this.el.doc, this.entityByName);
@@ -506,9 +514,36 @@ export class Workspace {
 
   allowOverlap() { return Boolean(this.project.allow_overlapping_spans); }
 
+  /** A label's key or button: with a sticky label, make this one sticky; else apply it (applyLabel). */
+  chooseLabel(label) {
+    if (this.sticky) this.setSticky(label);
+    else this.applyLabel(label);
+  }
+
+  /** Shift + click on a label, or the Sticky button (`label` null): turn the sticky label on, or off if it is on. */
+  toggleSticky(label) {
+    if (this.sticky && (label === null || label.name === this.sticky.name)) { this.setSticky(null); return; }
+    const next = label || this.lastLabel || this.entityLabels[0] || null;
+    if (next && this.doc && this.editable()) this.setSticky(next);
+  }
+
+  setSticky(label) {
+    this.sticky = label;
+    showSticky(this.el.sticky, this.el.labels, this.el.wrap, label);
+    this.announce(label ? `Sticky label ${label.name}: a click, double-click or drag on the text labels it. Esc ends it.`
+      : "Sticky label off.");
+  }
+
+  /** With a sticky label: label units a..b with it, as a selection and its key would. */
+  stick(a, b) {
+    this.select(a, b);
+    this.applyLabel(this.sticky);
+  }
+
   /** A label's key or button: label the selection, or relabel the selected span. */
   applyLabel(label) {
     if (!this.editable()) return;
+    this.lastLabel = label;
     const picked = this.ui.picked;
     if (picked && picked.type === "span") {
       const span = findSpan(this.state, picked.id);
@@ -1036,6 +1071,22 @@ export class Workspace {
     this.announce("Select a relation to relabel, or start one from a span with r.");
   }
 
+  /**
+   * Ctrl + → / ←: the cursor to the next (or previous) unit that may start a name (NAME_START) and is in no
+   * span yet. With Shift + → and a label key, a two-word name takes three keys.
+   */
+  jumpToName(direction) {
+    const units = this.doc.units;
+    const picked = this.ui.picked;
+    const range = (picked && picked.type === "span" && this.view.spanRange(picked.id))
+      || (picked && picked.type === "suggestion" && this.view.suggestionRange(picked.id)) || this.ui.selection;
+    const from = direction > 0 ? Math.max(range[1], this.ui.cursor) : Math.min(range[0], this.ui.cursor);
+    for (let k = from + direction; k >= 0 && k < units.length; k += direction) {
+      if (NAME_START.test(units[k].text) && this.view.spansAt(k).length === 0) { this.moveTo(k, false); return; }
+    }
+    this.announce(`No unlabelled name ${direction > 0 ? "after" : "before"} the cursor.`);
+  }
+
   moveLineBy(direction, extend) {
     const k = this.lineNeighbour(direction);
     if (k >= 0) this.moveTo(k, extend);
@@ -1044,6 +1095,7 @@ export class Workspace {
 
   escape() {
     if (this.mode) { this.cancelMode(); this.announce("Cancelled."); return; }
+    if (this.sticky) { this.setSticky(null); return; }
     if (this.ui.picked) { this.setUi({ picked: null }); return; }
     const c = this.ui.cursor;
     this.setUi({ selection: [c, c], anchor: c });
@@ -1071,6 +1123,7 @@ export class Workspace {
       ? this.visible(this.state).filter((s) => this.aboveThreshold(s)).length + this.visibleRelations(this.state).length
       : 0;
     set("acceptAll", editable && suggestions > 0);
+    set("sticky", editable && Boolean(this.entityLabels && this.entityLabels.length));
     // With no document (nothing left, or none at all) nothing can be labelled, skipped or submitted.
     set("skip", ready);
     set("submit", ready);
