@@ -328,7 +328,7 @@ def test_accepting_a_relation_takes_its_span_or_says_why_not_and_a_region_row_se
         " accept that span suggestion first (it replaces LOC).")
     # Undone, its ✓ accepts it with the GPE span it needs.
     page.keyboard.press("Control+z")
-    page.locator(".arc.sug [data-arc-accept]").first.click()
+    page.get_by_role("button", name=re.compile(r"^Accept relation located_in: PERSON “Maria Petrova” → GPE")).click()
     expect(page.locator('[data-ws="live"]')).to_have_text(
         "Accepted relation located_in “Maria Petrova” → “Moscow”, with its span GPE “Moscow”")
     expect(page.locator(".arc.sug")).to_have_count(0)

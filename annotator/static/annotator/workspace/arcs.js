@@ -143,14 +143,18 @@ export class ArcLayer {
       }
       const isPicked = picked !== null && picked.type === item.type && picked.id === item.id;
       const text = names(item);
+      // Its accessible name, like a span's chip: "located_in: “aspirin” → “headache”".
       const what = suggested
-        ? `Suggested relation ${label} by ${item.who || "someone"} from ${text.head} to ${text.tail}.`
+        ? `Suggested relation ${label} by ${item.who || "someone"}: ${text.head} → ${text.tail}.`
           + " a accepts, x rejects."
-        : `Relation ${label} from ${text.head} to ${text.tail}`;
-      let g = `<g class="arc${suggested ? " sug" : ""}${isPicked ? " picked" : ""}" data-rel="${escapeHtml(item.id)}"`
+        : `${label}: ${text.head} → ${text.tail}`;
+      const classes = `${suggested ? " sug" : ""}${isPicked ? " picked" : ""}`;
+      let g = `<g class="arc${classes}" data-rel="${escapeHtml(item.id)}"`
         + ` data-type="${item.type}" tabindex="0" role="button" aria-label="${escapeHtml(what)}"`
         + ` style="--arc:${colors.ink}">`;
       if (suggested) g += `<title>${escapeHtml(what)}</title>`;
+      // A suggestion's ✓ and ✕ sit on its tag but outside the arc's group: a button holds no other button.
+      let buttons = "";
       for (const piece of pieces) {
         const left = piece.lx - labelWidth / 2;
         g += `<path class="hit" d="${piece.path}"/><path class="line" d="${piece.path}"/>`;
@@ -160,7 +164,8 @@ export class ArcLayer {
           const id = escapeHtml(item.id);
           for (const [i, [kind, glyph, verb]] of [["accept", "✓", "Accept"], ["reject", "✕", "Reject"]].entries()) {
             const x = left + textW + i * BUTTON;
-            g += `<g class="arc-button" data-arc-${kind}="${id}" role="button" aria-label="${verb} this relation">`
+            buttons += `<g class="arc-button" data-arc-${kind}="${id}" role="button"`
+              + ` aria-label="${verb} relation ${escapeHtml(label)}: ${escapeHtml(text.head)} → ${escapeHtml(text.tail)}">`
               + `<rect x="${x}" y="${piece.ly - 7}" width="${BUTTON}" height="14"/>`
               + `<text x="${x + BUTTON / 2}" y="${piece.ly + 4}" text-anchor="middle">${glyph}</text></g>`;
           }
@@ -168,11 +173,14 @@ export class ArcLayer {
       }
       g += `<path class="head" d="M${tail.x - 4} ${tail.y - 6} L${tail.x} ${tail.y} L${tail.x + 4} ${tail.y - 6} Z"/>`;
       g += "</g>";
-      parts.push(g);
+      if (buttons) g += `<g class="arc-tools${classes}" style="--arc:${colors.ink}">${buttons}</g>`;
+      parts.push({ at: Math.min(item.head[0], item.tail[0]), to: Math.max(item.head[0], item.tail[0]), g });
     }
     const active = this.svg.contains(document.activeElement) ? document.activeElement.closest("[data-rel]") : null;
     const focused = active ? active.dataset.rel : null;
-    this.svg.innerHTML = parts.join("");
+    // In reading order (by the earlier end, then the later), which is the order Tab visits them in.
+    parts.sort((a, b) => a.at - b.at || a.to - b.to);
+    this.svg.innerHTML = parts.map((part) => part.g).join("");
     if (focused) {
       const again = [...this.svg.querySelectorAll("[data-rel]")].find((el) => el.dataset.rel === focused);
       if (again) again.focus({ preventScroll: true });

@@ -155,6 +155,7 @@ export class DocumentView {
     const keys = this.cover[k] || NONE;
     let cls = "u";
     let background = "";
+    let ink = "";
     const shadows = [];
     const titles = [];
     const chips = [];
@@ -171,11 +172,13 @@ export class DocumentView {
     // "j" (join) stretches the unit over the whitespace after it, so a span reads as one piece.
     let join = false;
     if (this.selected(k)) {
-      background = SELECTION;
+      [background, ink] = [SELECTION, "#fff"];
       join = this.selected(k + 1);
     } else if (lane0 !== null) {
       const colors = this.colorsOf(this.spans.get(lane0).label);
-      background = this.picked("span", lane0) ? colors.color : colors.tint;
+      // A picked span shows the label's own colour, with the text colour that reads on it.
+      if (this.picked("span", lane0)) [background, ink] = [colors.color, colors.text];
+      else background = colors.tint;
       join = this.spanRanges.get(lane0)[1] > k;
     }
     under.sort((a, b) => a[0] - b[0]);
@@ -185,7 +188,7 @@ export class DocumentView {
     }
     let style = "";
     if (background) style += `background-color:${background};`;
-    if (background === SELECTION) style += "color:#fff;";
+    if (ink) style += `color:${ink};`;
     if (shadows.length) style += `box-shadow:${shadows.join(",")};`;
 
     const sids = this.sugCover[k] || NONE;
@@ -217,8 +220,10 @@ export class DocumentView {
         const span = this.spans.get(key);
         const colors = this.colorsOf(span.label);
         const picked = this.picked("span", key) ? " pk" : "";
-        html += `<span class="chip${picked}" data-span="${escapeHtml(key)}" style="--c:${colors.color};--t:${colors.text}">`
-          + `${escapeHtml(span.label)}</span>`;
+        // The chip names the span for assistive technology: "PERSON: Maria Petrova". A click on it picks the span.
+        const name = `${span.label}: ${this.doc.text.slice(span.start, span.end)}`;
+        html += `<span class="chip${picked}" data-span="${escapeHtml(key)}" role="button" aria-label="${escapeHtml(name)}"`
+          + ` style="--c:${colors.color};--t:${colors.text}">${escapeHtml(span.label)}</span>`;
       }
     }
     for (const s of sugChips) html += suggestionChip(s, this.doc.text.slice(s.start, s.end), this.picked("suggestion", s.id));
@@ -403,7 +408,10 @@ function suggestionChip(s, text, picked) {
   const quoted = escapeHtml(text);
   const who = s.who ? ` <span class="sgw">${escapeHtml(s.who)}</span>` : "";
   const score = s.score === null || s.score === undefined ? "" : ` data-score="${Number(s.score).toFixed(2)}"`;
-  return `<span class="chip sgc${picked ? " pk" : ""}${isLowScore(s) ? " sgl" : ""}" data-sug="${id}"${score} title="${escapeHtml(suggestionTitle(s))}">`
+  // A group named like a span ("Suggested PERSON: Maria Petrova"), holding its accept and reject buttons.
+  const name = `Suggested ${s.label}: ${text}${s.who ? ` by ${s.who}` : ""}`;
+  return `<span class="chip sgc${picked ? " pk" : ""}${isLowScore(s) ? " sgl" : ""}" data-sug="${id}"${score}`
+    + ` role="group" aria-label="${escapeHtml(name)}" title="${escapeHtml(suggestionTitle(s))}">`
     + `${label}${who}<button type="button" class="sgb" data-accept="${id}" aria-label="Accept ${label} suggestion “${quoted}”">✓</button>`
     + `<button type="button" class="sgb" data-reject="${id}" aria-label="Reject ${label} suggestion “${quoted}”">✕</button></span>`;
 }
