@@ -126,6 +126,12 @@ def test_every_page_passes_axe(live_server, open_context, a11y_project):
     page.locator(".arcs").evaluate("svg => { svg.style.display = 'none'; }")
     found += blocking_violations(page, "workspace text", context=".doc", rules=["color-contrast"])
     page.locator(".arcs").evaluate("svg => { svg.style.display = ''; }")
+    # A sticky label on the mid grey, where the pressed label button and the toggle show its colour.
+    page.locator('.label-bar button[data-label="C4"]').click(modifiers=["Shift"])
+    expect(page.locator('[data-ws="sticky"]')).to_have_attribute("aria-pressed", "true")
+    found += blocking_violations(page, "sticky label")
+    page.keyboard.press("Escape")
+    expect(page.locator('[data-ws="sticky"]')).to_have_attribute("aria-pressed", "false")
     page.locator('[data-command="guidelines"]').click()
     found += blocking_violations(page, "guidelines")
     page.keyboard.press("Escape")
