@@ -144,10 +144,11 @@ export class ArcLayer {
       const isPicked = picked !== null && picked.type === item.type && picked.id === item.id;
       const text = names(item);
       // Its accessible name, like a span's chip: "located_in: “aspirin” → “headache”".
+      const relation = `${label}: ${text.head} → ${text.tail}`;
       const what = suggested
         ? `Suggested relation ${label} by ${item.who || "someone"}: ${text.head} → ${text.tail}.`
           + " a accepts, x rejects."
-        : `${label}: ${text.head} → ${text.tail}`;
+        : relation;
       const classes = `${suggested ? " sug" : ""}${isPicked ? " picked" : ""}`;
       let g = `<g class="arc${classes}" data-rel="${escapeHtml(item.id)}"`
         + ` data-type="${item.type}" tabindex="0" role="button" aria-label="${escapeHtml(what)}"`
@@ -155,7 +156,7 @@ export class ArcLayer {
       if (suggested) g += `<title>${escapeHtml(what)}</title>`;
       // A suggestion's ✓ and ✕ sit on its tag but outside the arc's group: a button holds no other button.
       let buttons = "";
-      for (const piece of pieces) {
+      for (const [n, piece] of pieces.entries()) {
         const left = piece.lx - labelWidth / 2;
         g += `<path class="hit" d="${piece.path}"/><path class="line" d="${piece.path}"/>`;
         g += `<rect class="tag" x="${left}" y="${piece.ly - 7}" width="${labelWidth}" height="14" rx="3"/>`;
@@ -164,8 +165,10 @@ export class ArcLayer {
           const id = escapeHtml(item.id);
           for (const [i, [kind, glyph, verb]] of [["accept", "✓", "Accept"], ["reject", "✕", "Reject"]].entries()) {
             const x = left + textW + i * BUTTON;
-            buttons += `<g class="arc-button" data-arc-${kind}="${id}" role="button"`
-              + ` aria-label="${verb} relation ${escapeHtml(label)}: ${escapeHtml(text.head)} → ${escapeHtml(text.tail)}">`
+            // An arc in two halves has them on both tags: the second pair is the mouse's alone.
+            const named = n === 0 ? `role="button" aria-label="${escapeHtml(`${verb} relation ${relation}`)}"`
+              : `aria-hidden="true"`;
+            buttons += `<g class="arc-button" data-arc-${kind}="${id}" ${named}>`
               + `<rect x="${x}" y="${piece.ly - 7}" width="${BUTTON}" height="14"/>`
               + `<text x="${x + BUTTON / 2}" y="${piece.ly + 4}" text-anchor="middle">${glyph}</text></g>`;
           }
