@@ -97,12 +97,16 @@ def eval_scores(trained, eval_records: list) -> tuple[float, float, float]:
 
 
 def make_project(name: str, labels: list[str], admin, annotator, *, order: str, seed: str, split: float):
+    """A project in queue ``order``; ``uncertainty-highest`` is the uncertainty order taking the highest first
+    (``uncertainty_sampling``), ``uncertainty`` draws in proportion to uncertainty (the default)."""
     from projects.actions.labels import do_create_label
     from projects.actions.members import do_add_member
     from projects.actions.projects import do_create_project
 
+    order, _, sampling = order.partition("-")
     project = do_create_project(acting_user=admin, name=name, queue_order=order, split_seed=seed,
-                                split_train=split, split_dev=round(1 - split, 6), split_test=0.0)
+                                split_train=split, split_dev=round(1 - split, 6), split_test=0.0,
+                                uncertainty_sampling=sampling or "proportional")
     for label in labels:
         do_create_label(project, acting_user=admin, name=label, kind="entity")
     do_add_member(project, annotator.username, "annotator", acting_user=admin)
@@ -207,7 +211,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=Path, default=DATASET / "drugs_training.jsonl")
     parser.add_argument("--eval", type=Path, default=DATASET / "drugs_eval.jsonl")
-    parser.add_argument("--orders", default=",".join(ORDERS))
+    parser.add_argument("--orders", default=",".join(ORDERS),
+                        help="of random, sequential, uncertainty (drawn in proportion), uncertainty-highest")
     parser.add_argument("--start", type=int, default=50, help="random documents annotated first (default 50)")
     parser.add_argument("--round", type=int, default=50, help="documents between trainings (default 50)")
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")

@@ -170,7 +170,7 @@ class ProjectAdmin(ActionAdmin):
     fieldsets = [
         (None, {"fields": ["name", "description", "language", "allow_overlapping_spans", "annotators_per_document",
                            "overlap_sample"]}),
-        ("Model in the loop", {"fields": ["queue_order", "retrain_every", "retrain_model"]}),
+        ("Model in the loop", {"fields": ["queue_order", "uncertainty_sampling", "retrain_every", "retrain_model"]}),
         ("Guidelines", {"fields": ["guidelines"]}),
         ("Dataset split", {"fields": ["split_train", "split_dev", "split_test", "split_seed"],
                            "classes": ["collapse"]}),

@@ -18,6 +18,11 @@ class QueueOrder(models.TextChoices):
     UNCERTAINTY = "uncertainty", "Uncertainty (the model's least sure first)"
 
 
+class UncertaintySampling(models.TextChoices):
+    PROPORTIONAL = "proportional", "In proportion to uncertainty (seeded, spread)"
+    HIGHEST = "highest", "Highest uncertainty first"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -32,6 +37,11 @@ class Project(models.Model):
     # sequential (as stored), random (a stable shuffle seeded by split_seed) or uncertainty
     # (the latest model's uncertainty first, then unscored documents in stored order).
     queue_order = models.CharField(max_length=16, choices=QueueOrder.choices, default=QueueOrder.SEQUENTIAL)
+    # How the uncertainty order follows the scores: ``highest`` first, or sampled ``proportional``ly to
+    # them (seeded): mostly uncertain documents, but not a batch of near-copies of one question
+    # (Document.queue_priority; the README's "Model in the loop" says why it is the default).
+    uncertainty_sampling = models.CharField(max_length=16, choices=UncertaintySampling.choices,
+                                            default=UncertaintySampling.PROPORTIONAL)
     # The model in the loop (pipelines.loop): after every ``retrain_every`` new gold documents (or, while
     # there are none, submitted ones) a worker trains the next version of ``retrain_model`` and
     # pre-labels and scores the open documents with it. 0: never on its own.
@@ -57,6 +67,8 @@ class Project(models.Model):
                                    name="project_overlap_sample_fraction"),
             models.CheckConstraint(condition=Q(queue_order__in=["sequential", "random", "uncertainty"]),
                                    name="project_queue_order_valid"),
+            models.CheckConstraint(condition=Q(uncertainty_sampling__in=["proportional", "highest"]),
+                                   name="project_uncertainty_sampling_valid"),
             models.CheckConstraint(
                 condition=Q(split_train__gte=0, split_dev__gte=0, split_test__gte=0), name="project_split_non_negative"
             ),
@@ -142,6 +154,9 @@ class Document(models.Model):
     # scoring pass (DocumentScore keeps every pass); null until scored. The queue's
     # uncertainty order sorts on it.
     uncertainty = models.FloatField(null=True, blank=True)
+    # The same pass's place in the proportional uncertainty order, highest first: log(uncertainty)
+    # plus seeded Gumbel noise (projects.actions.assignments.sampling_priority); null until scored.
+    queue_priority = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     OPEN = ("unlabelled", "in_progress")  # statuses the queue hands out
@@ -158,8 +173,9 @@ class Document(models.Model):
             # The queue: open documents with a free slot, fullest first (see actions/assignments.py).
             models.Index(fields=["project", "-assignee_count", "id"], name="document_open_slots",
                          condition=Q(status__in=["unlabelled", "in_progress"])),
-            # The same in uncertainty order (most uncertain first, unscored last): document_open_uncertain,
-            # made by migration 0011 on PostgreSQL only, as SQLite has no NULLS LAST in an index.
+            # The same in uncertainty order (most uncertain first, unscored last): document_open_uncertain
+            # and document_open_sampled (proportional), made by migrations 0011 and 0012 on PostgreSQL
+            # only, as SQLite has no NULLS LAST in an index.
             # The review queue: submitted documents, most disagreement first.
             models.Index(fields=["project", "status", "-disagreement", "id"], name="document_review_queue"),
         ]

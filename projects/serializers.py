@@ -18,7 +18,8 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = [
             "id", "name", "description", "guidelines", "language", "allow_overlapping_spans",
-            "annotators_per_document", "overlap_sample", "queue_order", "retrain_every", "retrain_model", "split_train", "split_dev", "split_test", "split_seed",
+            "annotators_per_document", "overlap_sample", "queue_order", "uncertainty_sampling", "retrain_every",
+            "retrain_model", "split_train", "split_dev", "split_test", "split_seed",
             "created_at", "updated_at", "role",
         ]
         read_only_fields = ["id", "created_at", "updated_at", "role"]

@@ -184,7 +184,7 @@ class Invariants(RuleBasedStateMachine):
             project = Project.objects.get(pk=self.project.pk)
             form = {field: getattr(project, field) for field in (
                 "name", "description", "language", "guidelines", "overlap_sample", "split_train", "split_dev",
-                "split_test", "split_seed", "queue_order", "retrain_every", "retrain_model")}
+                "split_test", "split_seed", "queue_order", "uncertainty_sampling", "retrain_every", "retrain_model")}
             form.update({"annotators_per_document": k, "memberships-TOTAL_FORMS": 0,
                          "memberships-INITIAL_FORMS": 0, "labels-TOTAL_FORMS": 0, "labels-INITIAL_FORMS": 0})
             response = self.admin_site.post(f"/admin/projects/project/{project.pk}/change/", form)

@@ -25,6 +25,7 @@ the one pool at their own pace.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -39,7 +40,7 @@ from django.utils import timezone
 
 from projects.actions.reopenings import do_reopen_document, locked_documents
 from projects.errors import Conflict, InvalidInput
-from projects.models import Annotation, Assignment, Document, Membership, Project, QueueOrder
+from projects.models import Annotation, Assignment, Document, Membership, Project, QueueOrder, UncertaintySampling
 from projects.overlap import wanted
 
 FIBONACCI_MULTIPLIER = 2654435761  # round(2**32 / golden ratio): consecutive ids land far apart
@@ -123,8 +124,30 @@ def queue_order(project: Project) -> tuple:
         offset = int.from_bytes(hashlib.sha256(f"queue:{project.pk}:{project.split_seed}".encode()).digest()[:4], "big")
         return (Mod(F("id") * Value(FIBONACCI_MULTIPLIER) + Value(offset), Value(2 ** 32)).asc(), "id")
     if project.queue_order == QueueOrder.UNCERTAINTY:
-        return (F("uncertainty").desc(nulls_last=True), "id")
+        by = "uncertainty" if project.uncertainty_sampling == UncertaintySampling.HIGHEST else "queue_priority"
+        return (F(by).desc(nulls_last=True), "id")
     return ("id",)
+
+
+LEAST_UNCERTAINTY = 1e-6  # a document the model is sure of still has a (tiny) chance: the order stays total
+
+
+def sampling_priority(uncertainty: float, *, key: str) -> float:
+    """A scored document's place in the proportional uncertainty order (highest first).
+
+    ``log(uncertainty) + G``, with G a Gumbel variable seeded by ``key``: taking documents
+    highest first is then drawing them without replacement, each with a chance in proportion
+    to its uncertainty (the Gumbel-top-k trick; Prodigy's ``prefer_uncertain`` samples the
+    same way). Highest-uncertainty-first hands out a round's worth of the most uncertain
+    documents from one model, often near-copies of one question (the same ambiguous name in
+    fifty comments); drawing in proportion keeps the picks uncertain but spread, which
+    "stochastic batch acquisition" (Kirsch et al., TMLR 2023) found at least as good, and
+    bench/active_learning.py measures here. The same key gives the same number: a scoring
+    pass stored again changes nothing.
+    """
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    uniform = (digest + 0.5) / 2 ** 64  # in (0, 1)
+    return math.log(max(uncertainty, LEAST_UNCERTAINTY)) - math.log(-math.log(uniform))
 
 
 def release_expired(project: Project, now=None) -> int:

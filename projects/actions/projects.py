@@ -9,7 +9,7 @@ from django.db.models.functions import Substr
 
 from projects.actions.documents import do_choose_overlap_sample
 from projects.errors import InvalidInput
-from projects.models import Document, Membership, Project, QueueOrder, Span, Suggestion
+from projects.models import Document, Membership, Project, QueueOrder, Span, Suggestion, UncertaintySampling
 from projects import token_columns
 from projects.roles import Role
 from projects.tokens import is_known_language
@@ -17,7 +17,7 @@ from projects.tokens import is_known_language
 MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a trained model's name (pipelines.actions)
 EDITABLE_FIELDS = {
     "name", "description", "guidelines", "language", "allow_overlapping_spans", "annotators_per_document",
-    "overlap_sample", "queue_order", "retrain_every", "retrain_model",
+    "overlap_sample", "queue_order", "uncertainty_sampling", "retrain_every", "retrain_model",
     "split_train", "split_dev", "split_test", "split_seed",
 }
 
@@ -30,6 +30,9 @@ def check_project_fields(fields: dict) -> None:
                            "annotators_per_document annotators)", code="invalid_overlap_sample")
     if "queue_order" in fields and fields["queue_order"] not in QueueOrder.values:
         raise InvalidInput(f"queue_order: one of {', '.join(QueueOrder.values)}", code="invalid_queue_order")
+    if "uncertainty_sampling" in fields and fields["uncertainty_sampling"] not in UncertaintySampling.values:
+        raise InvalidInput(f"uncertainty_sampling: one of {', '.join(UncertaintySampling.values)}",
+                           code="invalid_uncertainty_sampling")
     if "retrain_model" in fields and not MODEL_NAME_RE.fullmatch(str(fields["retrain_model"])):
         raise InvalidInput("retrain_model: 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit",
                            code="invalid_name")

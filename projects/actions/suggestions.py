@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 
 from projects import bulk
+from projects.actions.assignments import sampling_priority
 from projects.models import Document, DocumentScore, Project, Suggestion, SuggestionRejection
 
 
@@ -36,8 +36,9 @@ def do_replace_suggestions(document_ids: Sequence[int], rows: Sequence[tuple[int
 @transaction.atomic
 def do_store_document_scores(project: Project, uncertainty: dict[int, float], *, model: str, version: str) -> int:
     """Store one scoring pass's ``uncertainty`` (document id -> a number in [0, 1]) for ``model`` at
-    ``version``, and make it the documents' latest, which the queue's uncertainty order reads;
-    how many were stored. Storing a pass again replaces it (a redelivered chunk is idempotent)."""
+    ``version``, and make it the documents' latest, which the queue's uncertainty order reads
+    (``uncertainty`` and its seeded ``queue_priority``); how many were stored. Storing a pass again
+    replaces it (a redelivered chunk is idempotent)."""
     for document_id, value in uncertainty.items():
         if not 0 <= value <= 1:
             raise ValueError(f"uncertainty of document {document_id} is {value}, not in [0, 1]")
@@ -46,9 +47,11 @@ def do_store_document_scores(project: Project, uncertainty: dict[int, float], *,
                        uncertainty=value) for document_id, value in uncertainty.items()],
         update_conflicts=True, unique_fields=["document", "model", "model_version"], update_fields=["uncertainty"],
     )
-    latest = DocumentScore.objects.filter(document=OuterRef("pk"), model=model, model_version=version)
-    return Document.objects.filter(project=project, pk__in=list(uncertainty)).update(
-        uncertainty=Subquery(latest.values("uncertainty")[:1]))
+    ids = Document.objects.filter(project=project, pk__in=list(uncertainty)).values_list("pk", flat=True)
+    seed = f"{project.pk}:{project.split_seed}:{model}:{version}"
+    latest = [Document(pk=pk, uncertainty=uncertainty[pk],
+                       queue_priority=sampling_priority(uncertainty[pk], key=f"{seed}:{pk}")) for pk in ids]
+    return Document.objects.bulk_update(latest, ["uncertainty", "queue_priority"], batch_size=1000)
 
 
 def do_reject_suggestion(suggestion: Suggestion, *, acting_user) -> SuggestionRejection:

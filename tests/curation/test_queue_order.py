@@ -1,12 +1,18 @@
 """The queue's order, a project setting: sequential (as stored), random (seeded, stable) or uncertainty
-(the latest scoring pass's most uncertain first, unscored documents after them)."""
+(the latest scoring pass's most uncertain first, or drawn in proportion to uncertainty; unscored documents
+after them)."""
 
 from __future__ import annotations
+
+import math
+import random
+import statistics
 
 import pytest
 
 from projects.actions.documents import do_create_documents
 from projects.actions.projects import do_update_project
+from projects.actions.assignments import sampling_priority
 from projects.actions.suggestions import do_store_document_scores
 from projects.models import Assignment, Document, DocumentScore
 
@@ -74,7 +80,7 @@ def test_random_is_a_stable_shuffle_spread_over_the_documents_and_follows_the_se
 
 def test_uncertainty_serves_the_most_uncertain_first_then_unscored_in_stored_order(project, people, client_for,
                                                                                      many):
-    set_order(project, people, "uncertainty")
+    set_order(project, people, "uncertainty", uncertainty_sampling="highest")
     scored = {many[5]: 0.2, many[40]: 0.9, many[17]: 0.55, many[2]: 0.0}
     assert do_store_document_scores(project, scored, model="drugs", version="1") == 4
     expected = [many[40], many[17], many[5], many[2]] + [pk for pk in many if pk not in scored]
@@ -82,7 +88,7 @@ def test_uncertainty_serves_the_most_uncertain_first_then_unscored_in_stored_ord
 
 
 def test_a_new_pass_is_what_the_queue_follows_and_every_pass_is_kept(project, people, client_for, many):
-    set_order(project, people, "uncertainty")
+    set_order(project, people, "uncertainty", uncertainty_sampling="highest")
     do_store_document_scores(project, {many[0]: 0.9, many[1]: 0.1}, model="drugs", version="1")
     do_store_document_scores(project, {many[0]: 0.2, many[1]: 0.8}, model="drugs", version="2")
     assert queue(client_for(people["annotator"]), project)[:2] == [many[1], many[0]]
@@ -93,6 +99,47 @@ def test_a_new_pass_is_what_the_queue_follows_and_every_pass_is_kept(project, pe
     assert DocumentScore.objects.filter(project=project).count() == 4
 
 
+def test_the_sampling_setting_is_in_the_api_and_checked(project, people, client_for):
+    admin = client_for(people["admin"])
+    assert admin.get(f"/api/v1/projects/{project.pk}/").json()["uncertainty_sampling"] == "proportional"
+    response = admin.patch(f"/api/v1/projects/{project.pk}/", {"uncertainty_sampling": "highest"}, format="json")
+    assert (response.status_code, response.json()["uncertainty_sampling"]) == (200, "highest")
+    response = admin.patch(f"/api/v1/projects/{project.pk}/", {"uncertainty_sampling": "lowest"}, format="json")
+    assert response.status_code == 400 and "uncertainty_sampling" in response.content.decode()
+
+
+def test_priorities_draw_each_document_in_proportion_to_its_uncertainty():
+    """Of two documents, the one with uncertainty a comes first with chance a / (a + b): the Gumbel-top-k
+    draw, checked over many seeded keys against the exact probability."""
+    for a, b in ((0.9, 0.1), (0.5, 0.25), (0.3, 0.3), (0.02, 0.6)):
+        n = 20_000
+        first = sum(sampling_priority(a, key=f"a:{i}") > sampling_priority(b, key=f"b:{i}") for i in range(n))
+        assert abs(first / n - a / (a + b)) < 0.015, (a, b, first / n)
+    # The same key, the same number (a pass stored again changes nothing); a certain document still has a place.
+    assert sampling_priority(0.4, key="k") == sampling_priority(0.4, key="k") != sampling_priority(0.4, key="j")
+    assert math.isfinite(sampling_priority(0.0, key="k"))
+
+
+def test_proportional_order_follows_the_stored_priorities_mostly_uncertain_first(project, people, client_for,
+                                                                                 many):
+    set_order(project, people, "uncertainty")  # proportional: the default
+    rng = random.Random(7)
+    scored = {pk: round(rng.random(), 3) for pk in many[:50]}
+    do_store_document_scores(project, scored, model="drugs", version="1")
+    order = queue(client_for(people["annotator"]), project)
+    priorities = dict(Document.objects.filter(pk__in=scored).values_list("pk", "queue_priority"))
+    assert order == sorted(scored, key=lambda pk: (-priorities[pk], pk)) + many[50:]  # unscored after
+    # Drawn, not sorted, but the uncertain come first: the first half's mean uncertainty is above the second's
+    # (by 0.25 on average over draws of these scores; below 0 in none of 5,000).
+    assert order[:10] != sorted(scored, key=lambda pk: (-scored[pk], pk))[:10]
+    assert statistics.mean(scored[pk] for pk in order[:25]) > statistics.mean(scored[pk] for pk in order[25:50])
+    # Another pass of another version draws again.
+    do_store_document_scores(project, scored, model="drugs", version="2")
+    Assignment.objects.filter(project=project).delete()
+    Document.objects.filter(project=project).update(assignee_count=0)
+    assert queue(client_for(people["annotator"]), project)[:50] != order[:50]
+
+
 def test_a_score_outside_0_and_1_is_refused_and_nothing_is_stored(project, many):
     with pytest.raises(ValueError, match="not in \\[0, 1\\]"):
         do_store_document_scores(project, {many[0]: 0.5, many[1]: 1.5}, model="drugs", version="1")
@@ -101,7 +148,7 @@ def test_a_score_outside_0_and_1_is_refused_and_nothing_is_stored(project, many)
 
 
 def test_explicit_assignments_and_the_fullest_document_still_come_first(project, people, client_for, many):
-    set_order(project, people, "uncertainty", annotators_per_document=2)
+    set_order(project, people, "uncertainty", uncertainty_sampling="highest", annotators_per_document=2)
     do_store_document_scores(project, {many[30]: 0.99, many[10]: 0.5}, model="drugs", version="1")
     admin, ann, ann2 = (client_for(people[name]) for name in ("admin", "annotator", "annotator2"))
     response = admin.post(f"/api/v1/projects/{project.pk}/assignments/",

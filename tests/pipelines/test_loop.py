@@ -144,7 +144,7 @@ def test_a_loop_training_prelabels_and_scores_the_open_documents_with_the_new_ve
     # The queue in uncertainty order follows the new scores.
     do_update_project(seed_project, acting_user=people["admin"], queue_order="uncertainty")
     first = client_for(people["annotator"]).get(f"/api/v1/projects/{seed_project.pk}/next/").json()["document"]
-    assert first["id"] == Document.objects.filter(pk__in=open_ids).order_by("-uncertainty", "id").first().pk
+    assert first["id"] == Document.objects.filter(pk__in=open_ids).order_by("-queue_priority", "id").first().pk
 
 
 def test_the_learning_curve_is_the_stored_versions_in_the_api_and_on_the_dashboard(

@@ -18,7 +18,7 @@ def project_form(project: Project, **changes) -> dict:
     """The project change form as the admin page posts it, with its member and label rows."""
     data = {field: getattr(project, field) for field in (
         "name", "description", "language", "annotators_per_document", "overlap_sample", "guidelines", "split_train",
-        "split_dev", "split_test", "split_seed", "queue_order", "retrain_every", "retrain_model")}
+        "split_dev", "split_test", "split_seed", "queue_order", "uncertainty_sampling", "retrain_every", "retrain_model")}
     if project.allow_overlapping_spans:
         data["allow_overlapping_spans"] = "on"
     members = list(Membership.objects.filter(project=project).order_by("pk"))
