@@ -163,7 +163,7 @@ PROJECT_FORM = {
     "name": "From admin", "description": "", "language": "en", "annotators_per_document": 1, "overlap_sample": 1,
     "guidelines": "",
     "split_train": 0.8, "split_dev": 0.1, "split_test": 0.1, "split_seed": "annotator",
-    "queue_order": "sequential", "retrain_every": 0, "retrain_model": "loop",
+    "queue_order": "sequential", "uncertainty_sampling": "proportional", "retrain_every": 0, "retrain_model": "loop",
     "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0, "labels-TOTAL_FORMS": 0, "labels-INITIAL_FORMS": 0,
 }
 
