@@ -6,7 +6,7 @@ split with ``exports.splits.split_of`` (by id and the project's seed and
 ratios), so the split never moves and matches ``/export/?split=``: training
 uses ``train``, scores come from ``dev``, ``test`` is left untouched.
 
-The pipeline is stored as one archive, ``models/<project id>/<name>/v<N>.tar`` in the
+The pipeline is stored as one archive, ``models/<project id>/<name>/v<N>-<random>.tar`` in the
 product's storage (``pipelines.archives``), and a ``TrainedModel`` row makes it available
 for pre-labelling at once, on any worker.
 """
