@@ -91,7 +91,9 @@ def eval_scores(trained, eval_records: list) -> tuple[float, float, float]:
     """Precision, recall and F1 of a stored model version on the eval file (spaCy's scorer)."""
     import spacy
 
-    nlp = spacy.load(trained.full_path)
+    from pipelines.archives import fetch_pipeline
+
+    nlp = spacy.load(fetch_pipeline(trained))
     scores = nlp.evaluate(eval_examples(nlp, eval_records))
     return tuple(float(scores[key] or 0.0) for key in ("ents_p", "ents_r", "ents_f"))
 

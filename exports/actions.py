@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
@@ -23,6 +22,7 @@ from exports.splits import SPLITS
 from projects.actions.jobs import do_start_job
 from projects.errors import Conflict, InvalidInput, over_limit
 from projects.models import Job, Label, Project
+from projects.storage import stored_file
 from projects.tokens import blank_pipeline
 
 SCHEMES = ("iob2", "biluo")
@@ -123,13 +123,15 @@ def spooled_export(project: Project, **kwargs) -> tuple[tempfile.SpooledTemporar
     return spool, info
 
 
-def export_to_storage(project: Project, folder: str, **kwargs) -> dict:
-    """Write an export into storage under ``folder``; its metadata plus the stored ``path``."""
-    with tempfile.TemporaryFile() as tmp:
-        info = write_export(project, tmp, **kwargs)
-        tmp.seek(0)
-        stored = default_storage.save(f"{folder}/{info.filename}", File(tmp))
-    return {**asdict(info), "path": stored}
+def export_to_storage(project: Project, folder: str, *, fmt: str, source: str = "gold", split: str | None = None,
+                      filename_suffix: str = "", **kwargs) -> dict:
+    """Write an export into storage under ``folder`` as it is produced; its metadata plus the stored ``path``."""
+    check_export_args(fmt, source, split, kwargs.get("scheme", "iob2"))
+    filename = export_filename(project, fmt, source=source, split=split, suffix=filename_suffix)
+    with stored_file(f"{folder}/{filename}") as out:
+        info = write_export(project, out, fmt=fmt, source=source, split=split, filename_suffix=filename_suffix,
+                            **kwargs)
+    return {**asdict(info), "path": out.name}
 
 
 def label_set(project: Project) -> list[dict]:

@@ -234,12 +234,12 @@ def run_import(job: Job) -> dict:
     the documents commit together (see ``projects.actions.jobs.succeed_running_job``). A bad file raises
     InvalidFile naming its line; nothing from it is kept then.
     """
-    from django.core.files.storage import default_storage
+    from projects.storage import open_stored
 
     params = job.params
     options = {name: params[name] for name in FORMATS[params["format"]].reader_options if name in params}
     importer = get_user_model().objects.filter(pk=job.created_by_id).first()
-    with default_storage.open(params["path"], "rb") as raw:
+    with open_stored(params["path"]) as raw:
         total = None if FORMATS[params["format"]].binary else count_lines(raw)
         report_progress(job, 0, total)
         try:

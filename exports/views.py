@@ -3,7 +3,6 @@ from __future__ import annotations
 import base64
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -25,6 +24,7 @@ from projects.errors import over_limit
 from projects.models import Job
 from projects.roles import Role
 from projects.serializers import JobEnvelopeSerializer, JobSerializer
+from projects.storage import open_stored
 
 
 # What a multipart upload adds to its file: the other fields and the parts' headers.
@@ -141,7 +141,7 @@ class JobDownloadView(APIView):
         path = (job.result or {}).get("path")
         if job.kind != Job.Kind.EXPORT or job.status != Job.Status.SUCCEEDED or not path:
             raise NotFound("This job has no file to download (yet).")
-        return file_response(default_storage.open(path, "rb"), filename=job.result["filename"],
+        return file_response(open_stored(path), filename=job.result["filename"],
                              fmt=job.result["format"], sha256=job.result["sha256"])
 
 
@@ -199,5 +199,5 @@ class SnapshotExportView(APIView):
         if fmt not in snapshot.files:
             raise serializers.ValidationError({"format": [f"must be one of {', '.join(snapshot.files)}"]})
         stored = snapshot.files[fmt]
-        return file_response(default_storage.open(stored["path"], "rb"), filename=stored["filename"], fmt=fmt,
+        return file_response(open_stored(stored["path"]), filename=stored["filename"], fmt=fmt,
                              sha256=stored["sha256"], extra_headers={"X-Snapshot-Number": snapshot.number})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from pipelines import conf
@@ -130,7 +130,8 @@ def do_save_pipeline_settings(project: Project, *, patterns: str | None = None, 
 
 @transaction.atomic
 def do_delete_trained_model(trained: TrainedModel, *, acting_user=None) -> None:
-    """Delete a trained version and, once that commits, its folder."""
-    path = trained.full_path
+    """Delete a trained version and, once that commits, its stored archive (machines' caches drop their copy
+    when they next fetch that name: ``pipelines.archives.prune_cache``)."""
+    path = trained.path
     trained.delete()
-    transaction.on_commit(lambda: shutil.rmtree(path, ignore_errors=True))
+    transaction.on_commit(lambda: default_storage.delete(path))

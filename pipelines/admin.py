@@ -83,13 +83,13 @@ class PipelineSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(TrainedModel)
 class TrainedModelAdmin(admin.ModelAdmin):
-    """Trained versions are written by training jobs; here they are read, and deleted with their folder."""
+    """Trained versions are written by training jobs; here they are read, and deleted with their archive."""
 
     list_display = ["name", "version", "project", "trained_on", "f_score", "base", "created_by", "created"]
     list_filter = ["project", "trained_on"]
     search_fields = ["name", "project__name"]
-    readonly_fields = ["project", "name", "version", "path", "base", "language", "labels", "scores", "trained_on",
-                       "documents", "details", "job", "created_by", "created"]
+    readonly_fields = ["project", "name", "version", "path", "sha256", "size", "components", "base", "language",
+                       "labels", "scores", "trained_on", "documents", "details", "job", "created_by", "created"]
 
     @admin.display(description="F1 (dev)")
     def f_score(self, trained):

@@ -12,6 +12,8 @@ Each can be set in Django settings or, failing that, in the environment:
   score suggestions and documents (default 4; 1 decodes greedily, faster, without scores).
 - ``TRAIN_EPOCHS``: training epochs when a request names none (default 20).
 - ``TRAIN_MIN_DOCUMENTS``: annotated documents needed in the train split (default 5).
+- ``MODEL_CACHE_DIR``: where a process unpacks the trained models it loads from storage (default
+  ``var/model-cache``, beside the database file; ``pipelines.archives``). Local to each machine.
 """
 
 from __future__ import annotations
@@ -58,6 +60,6 @@ def train_min_documents() -> int:
     return max(1, int(_get("TRAIN_MIN_DOCUMENTS", 5)))
 
 
-def models_root() -> Path:
-    """Where trained models live: MEDIA_ROOT/models/<project id>/<name>/v<N>/."""
-    return Path(settings.MEDIA_ROOT) / "models"
+def model_cache_dir() -> Path:
+    value = _get("MODEL_CACHE_DIR", "")
+    return Path(value) if value else Path(settings.VAR_DIR) / "model-cache"

@@ -2,8 +2,9 @@
 
 A worker loads a pipeline the first time a chunk needs it and reuses it for
 every later chunk; ``PIPELINE_CACHE_SIZE`` bounds how many stay in memory.
-The key includes the model's version (and a folder's config mtime), so a new
-version or a replaced folder is loaded afresh.
+The key includes the model's version (and a folder's config mtime, or a trained
+archive's digest), so a new version or a replaced folder is loaded afresh. A trained
+version is fetched from storage into this machine's cache first (``pipelines.archives``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import spacy
 from spacy.language import Language
 
 from pipelines import conf
+from pipelines.archives import fetch_pipeline
 from pipelines.errors import INVALID_PATTERNS, LOAD_FAILED, NO_NER, PipelineError
 from pipelines.registry import ModelInfo, Source
 
@@ -62,6 +64,8 @@ def fresh_pipeline(info: ModelInfo) -> Language:
     try:
         if info.source == Source.RULES:
             return rules_pipeline(info.language, list(info.patterns))
+        if info.source == Source.TRAINED:
+            return spacy.load(fetch_pipeline(info.trained))
         if info.source == Source.PACKAGE:
             # What spacy.load(name) does for an installed package.
             return importlib.import_module(info.location).load()

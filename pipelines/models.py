@@ -38,7 +38,9 @@ class PipelineSettings(models.Model):
 
 
 class TrainedModel(models.Model):
-    """One version of a spaCy pipeline trained by a project, stored under MEDIA_ROOT."""
+    """One version of a spaCy pipeline trained by a project, stored as one archive (``pipelines.archives``).
+
+    The row is written once the archive is stored whole, so a version that is listed can always be fetched."""
 
     class Source(models.TextChoices):
         GOLD = "gold", "Gold (reviewed)"
@@ -47,7 +49,11 @@ class TrainedModel(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="trained_models")
     name = models.CharField(max_length=64)
     version = models.PositiveIntegerField()
-    path = models.CharField(max_length=500, help_text="The pipeline folder, relative to MEDIA_ROOT.")
+    path = models.CharField(max_length=500, help_text="The pipeline's tar archive: its name in storage.")
+    sha256 = models.CharField(max_length=64, blank=True, default="",
+                              help_text="The archive's SHA-256 (hex), checked when a worker fetches it.")
+    size = models.BigIntegerField(default=0, help_text="The archive's size in bytes.")
+    components = models.JSONField(default=list, blank=True, help_text="The pipeline's components, in order.")
     base = models.CharField(max_length=200, blank=True, default="",
                             help_text="The pipeline training started from; empty for a blank one.")
     language = models.CharField(max_length=16)
@@ -80,12 +86,6 @@ class TrainedModel(models.Model):
         """This version on its name's learning curve: F1 on the dev split against the documents trained on."""
         return {"version": str(self.version), "documents": self.documents.get("train", 0),
                 "f": self.scores.get("f"), "trained_on": self.trained_on}
-
-    @property
-    def full_path(self):
-        from pathlib import Path
-
-        return Path(settings.MEDIA_ROOT) / self.path
 
 
 class JobChunk(models.Model):

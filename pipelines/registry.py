@@ -3,7 +3,8 @@
 Four sources, looked up in this order when a name is resolved:
 
 - ``rules``: the project's pattern rules (an entity ruler), when it has patterns;
-- models trained by the project (``TrainedModel``), the latest version unless one is named;
+- models trained by the project (``TrainedModel``), the latest version unless one is named (described by
+  their rows; ``pipelines.archives`` fetches one from storage when it is loaded);
 - folders under ``SPACY_MODEL_DIRS`` whose subfolders are spaCy pipelines, named by folder name;
 - pipeline packages installed in the environment, from spaCy's own registry
   (``spacy.util.get_installed_models()``).
@@ -43,7 +44,8 @@ class Source:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One model as the registry sees it; ``location`` is a package name, a folder, or the rules' hash."""
+    """One model as the registry sees it; ``location`` is a package name, a folder, a trained version's archive
+    in storage, or the rules' hash."""
 
     name: str
     source: str
@@ -54,13 +56,14 @@ class ModelInfo:
     components: tuple[str, ...] = ()
     location: str = ""
     stamp: int = 0  # a folder's config.cfg mtime, so a replaced pipeline is loaded afresh
+    digest: str = ""  # a trained version's archive SHA-256, so a version stored anew is loaded afresh
     patterns: tuple = field(default=(), compare=False, repr=False)
     trained: TrainedModel | None = field(default=None, compare=False, repr=False)
     versions: tuple = field(default=(), compare=False, repr=False)  # every TrainedModel of this name
 
     @property
     def cache_key(self) -> tuple:
-        return (self.source, self.location, self.version, self.stamp)
+        return (self.source, self.location, self.version, self.stamp, self.digest)
 
 
 # ------------------------------------------------------------------------------ reading pipelines
@@ -150,12 +153,10 @@ def trained_models(project: Project) -> list[ModelInfo]:
 
 
 def trained_info(trained: TrainedModel, versions=()) -> ModelInfo:
-    config = trained.full_path / "config.cfg"
-    components = describe_folder(trained.full_path)[4] if config.exists() else ("ner",)
+    """A trained version as the registry sees it, from its row alone (its archive is fetched when loaded)."""
     return ModelInfo(trained.name, Source.TRAINED, str(trained.version), trained.language, tuple(trained.labels),
-                     True, components, location=str(trained.full_path),
-                     stamp=config.stat().st_mtime_ns if config.exists() else 0, trained=trained,
-                     versions=tuple(versions))
+                     True, tuple(trained.components) or ("ner",), location=trained.path, digest=trained.sha256,
+                     trained=trained, versions=tuple(versions))
 
 
 def project_patterns(project: Project) -> list[dict]:

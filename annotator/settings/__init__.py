@@ -139,8 +139,23 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
+# Every file the product keeps (import uploads, exports, snapshots, trained models) goes through the default
+# storage (projects/storage.py): the local filesystem under MEDIA_ROOT, or, with AWS_STORAGE_BUCKET_NAME set, an
+# S3-compatible bucket (README, "Files: shared disk or object storage"). django-storages' own setting names, read
+# from the environment; without keys boto3 looks further (an instance role, ~/.aws).
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None  # a MinIO/SeaweedFS/Ceph server; none: AWS
+AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+AWS_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID") or None
+AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY") or None
+AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None  # "path" for most servers but AWS
+# The part size of the multipart uploads of files written to the bucket as they are produced (S3's minimum: 5 MiB).
+AWS_S3_FILE_BUFFER_SIZE = int(os.environ.get("AWS_S3_FILE_BUFFER_SIZE", str(8 * 1024 * 1024)))
+# A file django-storages itself reads whole goes to disk above this size, not memory (its default keeps all).
+AWS_S3_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "projects.object_storage.ObjectStorage" if AWS_STORAGE_BUCKET_NAME
+                else "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "annotator.storage.StaticFilesStorage"  # hashed names after collectstatic, plain names before
         if not DEBUG

@@ -32,3 +32,5 @@ if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
                                                "max_size": 20, "max_idle": 60}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {}  # in-memory  # noqa: F405
+# Trained models this process loads are unpacked here (pipelines.archives), not in the checkout's var/.
+MODEL_CACHE_DIR = tempfile.mkdtemp(prefix="annotator-test-model-cache-")

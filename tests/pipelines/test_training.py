@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
+from django.core.files.storage import default_storage
 
 from exports.splits import split_of
+from pipelines.archives import cache_folder
 from pipelines.models import TrainedModel
 from pipelines.training import train_model
 from projects.actions.jobs import JobCancelled, do_cancel_job, start_job
 from projects.actions.projects import do_update_project
 from projects.models import Document, Job, Suggestion
+from projects.storage import open_stored
 from tests.conftest import wait_for_job
 from tests.pipelines.conftest import annotate_gold, gold_spans
 
@@ -40,6 +44,15 @@ def train(client_for, people, django_capture_on_commit_callbacks):
         return client.get(f"/api/v1/jobs/{response.json()['job']['id']}/").json()
 
     return train
+
+
+def stored_names(folder: str) -> list[str]:
+    """Every file stored under ``folder``, through the storage API."""
+    try:
+        folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:  # a local folder never made (a bucket lists nothing instead)
+        return []
+    return [f"{folder}/{f}" for f in files] + [name for sub in folders for name in stored_names(f"{folder}/{sub}")]
 
 
 def dev_support(project) -> Counter:
@@ -75,8 +88,13 @@ def test_a_trained_model_is_scored_stored_listed_and_prelabels_at_once(celery_wo
     for label, count in support.items():
         assert scores["per_label"][label]["support"] == count
         assert {"p", "r", "f"} <= set(scores["per_label"][label])
-    assert (Path(django_settings.MEDIA_ROOT) / result["path"] / "meta.json").exists()
-    assert result["path"] == f"models/{gold_project.pk}/news/v1"
+    # One archive in storage, its SHA-256 on the row; loading unpacks it into this process's model cache.
+    assert re.fullmatch(rf"models/{gold_project.pk}/news/v1-[0-9a-f]{{8}}\.tar", result["path"])
+    with open_stored(result["path"]) as stored:
+        assert hashlib.file_digest(stored, "sha256").hexdigest() == result["sha256"]
+    trained = TrainedModel.objects.get(name="news")
+    assert (trained.sha256, trained.size) == (result["sha256"], default_storage.size(result["path"]))
+    assert "ner" in trained.components
 
     listed = {m["name"]: m for m in client.get(f"/api/v1/projects/{gold_project.pk}/models/").json()["results"]}
     news = listed["news"]
@@ -88,6 +106,8 @@ def test_a_trained_model_is_scored_stored_listed_and_prelabels_at_once(celery_wo
     job = wait_for_job(client, response.json()["job"]["id"])
     assert (job["status"], job["result"]["source"], job["result"]["model_version"]) == ("succeeded", "trained", "1")
     assert Suggestion.objects.filter(model="news", model_version="1").count() == job["result"]["suggestions"] > 0
+    cached = cache_folder(trained)
+    assert json.loads((cached / "meta.json").read_text())["version"] == "1.0.0"
 
 
 def test_each_training_makes_a_new_version_and_prelabelling_can_pin_one(gold_project, people, train, client_for,
@@ -163,4 +183,4 @@ def test_a_cancelled_training_stores_nothing(gold_project, people, client_for):
     with pytest.raises(JobCancelled):
         train_model(running)  # stops after the first epoch
     assert not TrainedModel.objects.exists()
-    assert not any((Path(django_settings.MEDIA_ROOT) / "models" / str(gold_project.pk) / "news").glob("v*"))
+    assert stored_names(f"models/{gold_project.pk}/news") == []
