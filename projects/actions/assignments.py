@@ -116,13 +116,18 @@ def _claim(project: Project, user, skip: list[int]) -> Document | None:
 
 def queue_order(project: Project) -> tuple:
     """How open documents with a free slot follow each other in the project's queue order, after
-    fullest first. Random is a stable shuffle: Fibonacci hashing of the id, offset by the project's
+    fullest first. Random is a stable shuffle: Fibonacci hashing of the id mixed with the project's
     seed, so any run of the queue is spread evenly over the documents in the order they were stored
     and a document's place never changes. Uncertainty: the latest scoring pass's most uncertain
     first, documents not scored yet after them in stored order."""
     if project.queue_order == QueueOrder.RANDOM:
-        offset = int.from_bytes(hashlib.sha256(f"queue:{project.pk}:{project.split_seed}".encode()).digest()[:4], "big")
-        return (Mod(F("id") * Value(FIBONACCI_MULTIPLIER) + Value(offset), Value(2 ** 32)).asc(), "id")
+        digest = hashlib.sha256(f"queue:{project.pk}:{project.split_seed}".encode()).digest()
+        offset = int.from_bytes(digest[:4], "big")
+        # An offset alone only rotates the circle (every seed the same cycle); the seed's bits mixed into the
+        # id first make another seed another order. Below 2**24 the product stays inside a bigint.
+        mask = int.from_bytes(digest[4:7], "big")
+        return (Mod(F("id").bitxor(Value(mask)) * Value(FIBONACCI_MULTIPLIER) + Value(offset), Value(2 ** 32)).asc(),
+                "id")
     if project.queue_order == QueueOrder.UNCERTAINTY:
         by = "uncertainty" if project.uncertainty_sampling == UncertaintySampling.HIGHEST else "queue_priority"
         return (F(by).desc(nulls_last=True), "id")
