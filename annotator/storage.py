@@ -4,14 +4,28 @@ WhiteNoise's manifest storage answers every page that links a static file with a
 manifest entry") when ``collectstatic`` never ran. This storage then gives the plain names instead, which
 WhiteNoise serves from the apps' own folders (settings: ``WHITENOISE_USE_FINDERS``), so the product works
 either way; ``collectstatic`` (README, production) adds the hashed, cacheable, compressed names.
+
+ES modules' relative imports are rewritten to the hashed names too (the pattern of annotator/modules.py, which
+also reads import attributes such as ``with { type: "json" }`` that Django's experimental
+``support_js_module_import_aggregation`` does not): every module of a page is then cached for good like any
+hashed file, a new release cannot mix old and new modules, and the URLs ``{% module_script %}`` preloads are
+the ones the imports ask for.
 """
 
 from __future__ import annotations
 
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
+from annotator.modules import IMPORT_RE, REWRITE
+
 
 class StaticFilesStorage(CompressedManifestStaticFilesStorage):
+    patterns = CompressedManifestStaticFilesStorage.patterns + (
+        ("*.js", ((IMPORT_RE.pattern.replace("^", "(?m)^", 1), REWRITE),)),
+    )
+    # A module's hash depends on its imports' hashed names, so a chain of N imports takes N passes to settle.
+    max_post_process_passes = 20
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.collected = bool(self.hashed_files)  # the manifest collectstatic writes, read when this starts

@@ -58,7 +58,7 @@ def submitted_by(documents: Collection[Document]) -> dict[int, list[str]]:
     return by_document
 
 
-def review_bundle(document: Document) -> dict:
+def review_bundle(document: Document, token_format: str | None = None) -> dict:
     """Everything the review page needs for one document, in a handful of queries.
 
     ``annotations`` are everyone's (any status); the alignment is over the
@@ -78,7 +78,7 @@ def review_bundle(document: Document) -> dict:
                      "locked": document.status == Document.Status.REVIEWED and reopened is None,
                      "reopened": reopened, "changed_since_review": bool(reopened and reopened["changed_at"])},
         "reopenings": reopenings,
-        **bundle_tokens(document),  # "tokens" (the first page), "tokens_count", "tokens_next"
+        **bundle_tokens(document, token_format),  # "tokens" (the first page, in token_format), "tokens_count", "tokens_next"
         "gold": serialize_annotation(annotation_of(document, None, gold=True)),
         "annotations": annotations,
         "alignment": align({a["annotator"]: _as_tuples(a) for a in submitted}),

@@ -19,8 +19,9 @@ from projects.inputs import check_input
 from projects.models import Assignment, Document
 from projects.roles import Role
 from projects.selectors import annotation_of, serialize_annotation
-from projects.serializers import AnnotationSerializer, JobEnvelopeSerializer, JobSerializer
-from projects.views import ANNOTATION_RESPONSE, annotation_conflict, parse_id_list
+from projects.serializers import AnnotationSerializer, JobEnvelopeSerializer, JobSerializer, PageTokensField
+from projects.views import (ANNOTATION_RESPONSE, TOKEN_FORMAT_PARAMETER, annotation_conflict, parse_id_list,
+                            parse_token_format)
 
 # Assignments --------------------------------------------------------------------------------------
 
@@ -178,14 +179,18 @@ class ReviewDocumentView(APIView):
     annotation changed since; ``reopenings`` lists who reopened it and when, newest first.
     """
 
-    @extend_schema(responses=inline_serializer("ReviewBundle", {
-        "document": serializers.DictField(), "tokens": serializers.ListField(child=serializers.DictField()),
+    @extend_schema(parameters=[TOKEN_FORMAT_PARAMETER], responses=inline_serializer("ReviewBundle", {
+        "document": serializers.DictField(), "tokens": PageTokensField(help_text="The first page of tokens."),
+        "tokens_count": serializers.IntegerField(help_text="How many tokens the document has."),
+        "tokens_next": serializers.CharField(allow_null=True, help_text="Where the rest of the tokens are (the "
+                                             "tokens endpoint with ?offset=), or null when `tokens` has them all."),
         "gold": ANNOTATION_RESPONSE, "annotations": serializers.ListField(child=serializers.DictField()),
         "alignment": serializers.DictField(), "reopenings": ReopeningSerializer(many=True),
     }))
     def get(self, request, document_id):
         document, _ = access_document(request.user, document_id, need=Role.REVIEWER)
-        return Response(selectors.review_bundle(document))
+        token_format = parse_token_format(request)
+        return Response(selectors.review_bundle(document, token_format))
 
 
 class ReopenView(APIView):

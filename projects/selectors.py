@@ -17,18 +17,20 @@ def render_key(key: str):
     return int(key) if key.isdigit() and str(int(key)) == key else key
 
 
-def tokens_url(document: Document, offset: int, limit: int | None = None) -> str:
+def tokens_url(document: Document, offset: int, limit: int | None = None, token_format: str | None = None) -> str:
     """The path of a page of ``document``'s tokens (``GET .../documents/{id}/tokens/?offset=``)."""
     query = f"?offset={offset}" + (f"&limit={limit}" if limit is not None else "")
+    query += f"&format={token_format}" if token_format else ""
     return reverse("document-tokens", args=[document.project_id, document.pk]) + query
 
 
-def bundle_tokens(document: Document) -> dict:
-    """A bundle's tokens (/next/, the review bundle): the first page (``TOKENS_PAGE_SIZE``), how many
-    the document has, and the path of the next page (None when that is all)."""
+def bundle_tokens(document: Document, token_format: str | None = None) -> dict:
+    """A bundle's tokens (/next/, the review bundle): the first page (``TOKENS_PAGE_SIZE``) in
+    ``token_format`` (``projects.tokens.TokenPage``), how many the document has, and the path of the
+    next page in the same format (None when that is all)."""
     page = token_page(document)
-    return {"tokens": page.tokens, "tokens_count": page.count,
-            "tokens_next": None if page.rest is None else tokens_url(document, page.rest)}
+    return {"tokens": page.as_format(token_format), "tokens_count": page.count,
+            "tokens_next": None if page.rest is None else tokens_url(document, page.rest, token_format=token_format)}
 
 
 def annotation_of(document: Document, user, *, gold: bool = False) -> Annotation | None:

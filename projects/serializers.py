@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from projects.actions.jobs import live_progress
@@ -95,8 +95,28 @@ class TokenSerializer(serializers.Serializer):
     ws = serializers.BooleanField()
 
 
+class CompactTokensSerializer(serializers.Serializer):
+    """A page's tokens as parallel arrays (`?format=compact`): token k starts `gap[k]` code points after token
+    k - 1 ends (the first: after 0) and ends `length[k]` later."""
+
+    gap = serializers.ListField(child=serializers.IntegerField(min_value=0), help_text=(
+        "Code points from the end of the page's previous token to this token's start (for the page's first "
+        "token: its start)."))
+    length = serializers.ListField(child=serializers.IntegerField(min_value=0),
+                                   help_text="end - start, in code points.")
+    ws = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=1),
+                               help_text="1 when one space follows the token.")
+
+
+@extend_schema_field(PolymorphicProxySerializer(
+    component_name="PageTokens", serializers=[TokenSerializer(many=True), CompactTokensSerializer],
+    resource_type_field_name=None, many=False))
+class PageTokensField(serializers.JSONField):
+    """A page's ``tokens``: a token per object (the default), or parallel arrays with ``?format=compact``."""
+
+
 class TokensSerializer(serializers.Serializer):
-    tokens = TokenSerializer(many=True)
+    tokens = PageTokensField()
     count = serializers.IntegerField(help_text="How many tokens the document has.")
     offset = serializers.IntegerField(help_text="The index of the first token in `tokens`.")
     next = serializers.URLField(allow_null=True, help_text="The next page of tokens, or null after the last.")

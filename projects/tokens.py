@@ -6,6 +6,7 @@ Token offsets are code point indices (Python ``str``), end exclusive.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -106,27 +107,63 @@ def tokens_for_document(document) -> Tokens:
     return _cached(language, document.content_hash, document.text)
 
 
+# ``?format=compact`` on the tokens endpoint, /next/ and the review bundle: a page's tokens as parallel arrays.
+COMPACT = "compact"
+TOKEN_FORMATS = (COMPACT,)
+
+
 @dataclass(frozen=True, slots=True)
 class TokenPage:
-    """A window of a document's tokens as the API gives them (``{"i", "text", "start", "end", "ws"}``),
-    and how many the document has."""
+    """A window of a document's tokens, and how many the document has.
+
+    Two shapes for the API: ``as_list()``, a token per object (``{"i", "text", "start", "end", "ws"}``,
+    the default), and ``as_compact()``, parallel arrays whose offsets are told as differences::
+
+        text "Hi  you"   tokens Hi [0, 2) ws, " " [3, 4), you [4, 7)
+        {"gap": [0, 1, 0], "length": [2, 1, 3], "ws": [1, 0, 0]}
+
+    A token starts ``gap`` code points after the previous token of the page ends (the page's first
+    token: after 0, so its gap is its start) and ends ``length`` code points later; ``ws`` is 1 when
+    one space follows it. Token ``k`` of the page is token ``offset + k`` of the document, and its text is
+    the document's ``text[start:end]``. Gaps and lengths are small numbers that repeat, so the compact form
+    is about a sixth of the default's size, and a twentieth once gzipped.
+    """
 
     count: int
     offset: int
-    tokens: list[dict]
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+    spaces: Sequence[bool]
 
     @property
     def rest(self) -> int | None:
         """Where the next page starts, or None when this one is the last."""
-        end = self.offset + len(self.tokens)
+        end = self.offset + len(self.starts)
         return end if end < self.count else None
+
+    def as_list(self) -> list[dict]:
+        text = self.text
+        return [{"i": i, "text": text[s:e], "start": s, "end": e, "ws": ws}
+                for i, s, e, ws in zip(range(self.offset, self.offset + len(self.starts)), self.starts, self.ends,
+                                       self.spaces)]
+
+    def as_compact(self) -> dict:
+        previous = [0, *self.ends[:-1]]
+        return {"gap": [s - p for s, p in zip(self.starts, previous)],
+                "length": [e - s for s, e in zip(self.starts, self.ends)],
+                "ws": [int(ws) for ws in self.spaces]}
+
+    def as_format(self, token_format: str | None) -> list[dict] | dict:
+        """The page's tokens in ``token_format``: None (the default) or ``COMPACT``."""
+        return self.as_compact() if token_format == COMPACT else self.as_list()
 
 
 def token_page(document, offset: int = 0, limit: int | None = None) -> TokenPage:
     """Tokens ``offset`` to ``offset + limit`` of a stored document (``limit`` by default
-    ``TOKENS_PAGE_SIZE``). From stored tokens only that window is unpacked and turned into dicts,
-    so a long document's page costs the page; tokens not stored (another spaCy version's) are
-    tokenized as ``tokens_for_document`` does, once per process."""
+    ``TOKENS_PAGE_SIZE``). From stored tokens only that window is unpacked, so a long document's
+    page costs the page; tokens not stored (another spaCy version's) are tokenized as
+    ``tokens_for_document`` does, once per process."""
     limit = settings.TOKENS_PAGE_SIZE if limit is None else limit
     language = document.project.language
     window = unpack_window(document.tokens, tokenizer_key(language), document.text, offset, limit)
@@ -138,9 +175,7 @@ def token_page(document, offset: int = 0, limit: int | None = None) -> TokenPage
         tokens = _cached(language, document.content_hash, document.text)
         count, part = len(tokens.starts), slice(offset, offset + limit)
         starts, ends, spaces = tokens.starts[part], tokens.ends[part], tokens.spaces[part]
-    text = document.text
-    return TokenPage(count, offset, [{"i": i, "text": text[s:e], "start": s, "end": e, "ws": ws}
-                                     for i, s, e, ws in zip(range(offset, offset + len(starts)), starts, ends, spaces)])
+    return TokenPage(count, offset, document.text, starts, ends, spaces)
 
 
 class BulkTokenizer:

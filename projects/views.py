@@ -42,8 +42,9 @@ from projects.serializers import (
     RelationInSerializer,
     SpanInSerializer,
     TokensSerializer,
+    PageTokensField,
 )
-from projects.tokens import token_page
+from projects.tokens import TOKEN_FORMATS, token_page
 
 
 def annotation_fields() -> dict:
@@ -284,6 +285,24 @@ class DocumentDetailView(generics.RetrieveAPIView):
         return document
 
 
+TOKEN_FORMAT_PARAMETER = OpenApiParameter("format", str, enum=list(TOKEN_FORMATS), description=(
+    "`compact`: `tokens` as parallel arrays `{\"gap\", \"length\", \"ws\"}` rather than a token per object (about a "
+    "sixth of the size): a token starts `gap` code points after the previous token of the page ends (the first "
+    "token: after 0) and is `length` long; `ws` is 1 when one space follows it; its text is the document's "
+    "`text[start:end]` and its index `offset` + its place in the page. `next` keeps the format."))
+
+
+def parse_token_format(request) -> str | None:
+    """``?format=compact`` (``projects.tokens.TokenPage``); None when absent; anything else is a 400 naming it."""
+    value = request.query_params.get("format")
+    if value is None or value == "":
+        return None
+    if value not in TOKEN_FORMATS:
+        raise serializers.ValidationError({"format": [f"one of {', '.join(TOKEN_FORMATS)}, or none for a token per "
+                                                      "object"]})
+    return value
+
+
 class DocumentTokensView(DocumentDetailView):
     """A page of the document's tokens: ``?offset=`` (default 0) and ``?limit=`` (default and at most
     ``TOKENS_PAGE_SIZE``, large enough that most documents come whole); ``next`` is the next page's URL."""
@@ -294,9 +313,11 @@ class DocumentTokensView(DocumentDetailView):
         OpenApiParameter("offset", int, description="The index of the first token to give (default 0)."),
         OpenApiParameter("limit", int, description="How many tokens to give at most (default and maximum: the "
                                                    "server's TOKENS_PAGE_SIZE, 50,000 unless set)."),
+        TOKEN_FORMAT_PARAMETER,
     ])
     def get(self, request, project_id, document_id):
         document = self.get_object()
+        token_format = parse_token_format(request)
         offset = parse_count(request.query_params.get("offset"), "offset", default=0)
         limit = parse_count(request.query_params.get("limit"), "limit", default=settings.TOKENS_PAGE_SIZE)
         if limit < 1:
@@ -306,9 +327,10 @@ class DocumentTokensView(DocumentDetailView):
                              error=InvalidInput)
         page = token_page(document, offset, limit)
         given = "limit" in request.query_params
-        following = (None if page.rest is None else
-                     request.build_absolute_uri(selectors.tokens_url(document, page.rest, limit if given else None)))
-        return Response({"tokens": page.tokens, "count": page.count, "offset": offset, "next": following})
+        following = (None if page.rest is None else request.build_absolute_uri(
+            selectors.tokens_url(document, page.rest, limit if given else None, token_format)))
+        return Response({"tokens": page.as_format(token_format), "count": page.count, "offset": offset,
+                         "next": following})
 
 
 # Annotating -------------------------------------------------------------------------------------
@@ -316,8 +338,9 @@ class DocumentTokensView(DocumentDetailView):
 class NextDocumentView(APIView):
     @extend_schema(parameters=[
         OpenApiParameter("skip", description="Comma-separated document ids to pass over (documents left for later)."),
+        TOKEN_FORMAT_PARAMETER,
     ], responses={200: inline_serializer("NextDocument", {
-        "document": DocumentSerializer(), "tokens": serializers.ListField(child=serializers.DictField()),
+        "document": DocumentSerializer(), "tokens": PageTokensField(help_text="The first page of tokens."),
         "tokens_count": serializers.IntegerField(help_text="How many tokens the document has."),
         "tokens_next": serializers.CharField(allow_null=True, help_text="Where the rest of the tokens are (the "
                                              "tokens endpoint with ?offset=), or null when `tokens` has them all."),
@@ -326,6 +349,7 @@ class NextDocumentView(APIView):
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id)
         skip = parse_id_list(request.query_params.get("skip", ""), "skip")
+        token_format = parse_token_format(request)
         document = assignment_actions.do_take_next_document(project, request.user, skip=skip)
         if document is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -335,7 +359,7 @@ class NextDocumentView(APIView):
         mine = None if document.status == Document.Status.UNLABELLED else selectors.annotation_of(document, request.user)
         return Response({
             "document": DocumentSerializer(document).data,
-            **selectors.bundle_tokens(document),  # "tokens" (the first page), "tokens_count", "tokens_next"
+            **selectors.bundle_tokens(document, token_format),  # "tokens" (the first page), "tokens_count", "tokens_next"
             "annotation": selectors.serialize_annotation(mine),
             "suggestions": selectors.suggestions_for(document, request.user),
         })

@@ -29,7 +29,7 @@
 //
 // Everything but the panel is the workspace's own modules.
 
-import { createApi } from "../annotator/workspace/api.js";
+import { COMPACT, createApi } from "../annotator/workspace/api.js";
 import { annotationFromApi } from "../annotator/workspace/document.js";
 import { escapeHtml } from "../annotator/workspace/render.js";
 import { palette } from "../annotator/workspace/colors.js";
@@ -83,7 +83,8 @@ function reviewApi(api) {
     ...api,
     saveAnnotation: (documentId, body) => api.request("PUT", `documents/${documentId}/gold/`, body),
     adoptGold: (documentId, body) => api.request("POST", `documents/${documentId}/gold/`, body),
-    review: async (documentId) => api.withAllTokens(await api.request("GET", `documents/${documentId}/review/`)),
+    review: async (documentId) => api.withAllTokens(
+      await api.request("GET", `documents/${documentId}/review/?${COMPACT}`)),
     reopen: (documentId) => api.request("POST", `documents/${documentId}/reopen/`),
     reviewQueue(projectId, skip = []) {
       const query = skip.length ? `&skip=${skip.join(",")}` : "";
@@ -121,24 +122,32 @@ export class Review extends Workspace {
     await super.navigate(open);
   }
 
-  async openNext() {
+  /** The first document, asked for while the project loads: `#document=`'s, or the queue's first (or null). */
+  firstDocument(id) { return id !== null ? this.api.review(id) : this.nextReview(); }
+
+  /** The review bundle of the queue's first document, or null when nothing waits. */
+  async nextReview() {
+    const page = await this.api.reviewQueue(this.projectId, this.trail.skipped);
+    return page.results.length ? this.api.review(page.results[0].id) : null;
+  }
+
+  async openNext({ pending = null } = {}) {
     await this.load(async () => {
-      const page = await this.api.reviewQueue(this.projectId, this.trail.skipped);
-      if (!page.results.length) { this.showDone(); return; }
-      await this.showReview(page.results[0].id);
+      const bundle = await (pending || this.nextReview());
+      if (!bundle) { this.showDone(); return; }
+      this.showReview(bundle);
       this.trail.visit(this.doc.id);
     });
   }
 
-  async openDocument(id, { visit }) {
+  async openDocument(id, { visit, pending = null }) {
     await this.load(async () => {
-      await this.showReview(id);
+      this.showReview(await (pending || this.api.review(id)));
       if (visit) this.trail.visit(id);
     });
   }
 
-  async showReview(id) {
-    const bundle = await this.api.review(id);
+  showReview(bundle) {
     const { alignment } = bundle;
     const hasGold = bundle.gold.version > 0;
     let start = bundle.gold;

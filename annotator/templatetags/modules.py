@@ -1,0 +1,22 @@
+"""``{% module_script "app/entry.js" %}``: a page's entry module, with every module it imports preloaded."""
+
+from __future__ import annotations
+
+from django import template
+from django.templatetags.static import static
+from django.utils.html import format_html, format_html_join
+
+from annotator.modules import module_graph
+
+register = template.Library()
+
+
+@register.simple_tag
+def module_script(entry: str):
+    """``<link rel="modulepreload">`` for each module ``entry`` imports, directly or not (annotator/modules.py),
+    then ``<script type="module">`` for ``entry``; URLs as ``{% static %}`` gives them (hashed after
+    collectstatic)."""
+    preloads = format_html_join(
+        "\n  ", '<link rel="modulepreload" href="{}"{}>',
+        ((static(name), ' as="json"' if name.endswith(".json") else "") for name in module_graph(entry)[1:]))
+    return format_html('{}\n  <script type="module" src="{}"></script>', preloads, static(entry))

@@ -1,0 +1,181 @@
+"""How the workspace and the review page load: every ES module is asked for at once (``<link
+rel="modulepreload">`` for the whole import graph, the graph being what the browser itself loads), the page's
+API requests ask for compact tokens and get gzipped JSON, and after ``collectstatic`` the preloads are the
+hashed files the imports ask for, each fetched once and cacheable for good. Under a real server (gunicorn, DEBUG
+off, WhiteNoise), as the README deploys the product."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.annotator.conftest import log_in, wait_for_document
+from tests.annotator.test_defaults import BASE_DIR, free_port, product_env, request
+from tests.curation.test_review_page import review_project  # noqa: F401 - the review page's fixture
+
+pytestmark = pytest.mark.postgres
+
+# What the page loaded, from the browser's own Resource Timing: every static module (JS and JSON) and API call.
+LOADED = """() => {
+    const entries = performance.getEntriesByType("resource").map((r) => ({
+        path: new URL(r.name).pathname, query: new URL(r.name).search, start: r.startTime, end: r.responseEnd,
+        transferred: r.transferSize, decoded: r.decodedBodySize, encoded: r.encodedBodySize }));
+    return {
+        modules: entries.filter((r) => /^\\/static\\/.*\\.(js|json)$/.test(r.path)),
+        api: entries.filter((r) => r.path.startsWith("/api/")),
+        preloads: [...document.querySelectorAll('link[rel="modulepreload"]')].map((l) => new URL(l.href).pathname),
+        entry: new URL(document.querySelector('script[type="module"]').src).pathname,
+    };
+}"""
+
+
+def watch_requests(context, page) -> list[dict]:
+    """Every request the page sends from now on, with its initiator (Chromium's DevTools protocol): "parser" and
+    the page's URL for what the HTML asked for (its links and scripts), "script" and the importing module's URL
+    for an import found only once that module had arrived: a round trip of waterfall."""
+    sent = []
+    session = context.new_cdp_session(page)
+    session.on("Network.requestWillBeSent", lambda event: sent.append({
+        "path": urlsplit(event["request"]["url"]).path, "initiator": event["initiator"].get("type"),
+        "by": urlsplit(event["initiator"].get("url", "")).path}))
+    session.send("Network.enable")
+    return sent
+
+
+def check_modules_loaded_at_once(loaded: dict, sent: list[dict], page_path: str) -> None:
+    """The modules the page loaded are exactly its entry and its preloads, each asked for once, by the HTML."""
+    paths = [m["path"] for m in loaded["modules"]]
+    assert len(paths) == len(set(paths)), paths  # each once: an import never asks for another URL than its preload
+    assert set(paths) == {loaded["entry"], *loaded["preloads"]}, (paths, loaded["preloads"])
+    assert len(loaded["preloads"]) == len(set(loaded["preloads"])) >= 15
+    assert any(path.endswith(".json") for path in loaded["preloads"])  # the key table, a JSON module
+    # No waterfall: the HTML asked for every module; no module's import had to be discovered first.
+    asked = [r for r in sent if r["path"] in set(paths)]
+    assert sorted(r["path"] for r in asked) == sorted(paths), asked
+    assert [r for r in asked if (r["initiator"], r["by"]) != ("parser", page_path)] == []
+
+
+def test_the_workspace_asks_for_all_its_modules_at_once_and_for_compact_gzipped_tokens(
+        live_server, open_context, workspace_project):
+    context = open_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server.url, "ann", "pw-ann")
+    project, document = workspace_project["project"], workspace_project["documents"][1]
+    for address in (f"/projects/{project.pk}/annotate/", f"/projects/{project.pk}/annotate/#document={document.pk}"):
+        page.goto("about:blank")
+        sent = watch_requests(context, page)
+        page.goto(live_server.url + address)
+        wait_for_document(page)
+        loaded = page.evaluate(LOADED)
+        check_modules_loaded_at_once(loaded, sent, f"/projects/{project.pk}/annotate/")
+        assert page.evaluate("performance.getEntriesByName('annotator:first-text').length") == 1
+        # The first document's tokens come compact (/next/'s bundle, or the tokens endpoint), and JSON of 200
+        # bytes or more gzipped: fewer bytes came than the browser decoded.
+        calls = {call["path"] + call["query"]: call for call in loaded["api"]}
+        tokens = [a for a in calls if a.endswith("/next/?format=compact") or "/tokens/?format=compact" in a]
+        assert len(tokens) == 1, list(calls)
+        assert not [a for a in calls if ("/tokens/" in a or "/next/" in a) and "format=compact" not in a], list(calls)
+        sizable = [call for call in loaded["api"] if call["decoded"] >= 200]
+        assert sizable and [call for call in sizable if not 0 < call["encoded"] < call["decoded"]] == []
+    assert page.evaluate("window.annotator.doc.id") == document.pk
+    assert errors == []
+
+
+def test_the_review_page_asks_for_all_its_modules_at_once_and_for_compact_tokens(
+        live_server, open_context, review_project):  # noqa: F811
+    context = open_context()
+    page = context.new_page()
+    log_in(page, live_server.url, "rev", "pw-rev")
+    sent = watch_requests(context, page)
+    page.goto(f"{live_server.url}/projects/{review_project['project'].pk}/review/")
+    wait_for_document(page)
+    loaded = page.evaluate(LOADED)
+    check_modules_loaded_at_once(loaded, sent, f"/projects/{review_project['project'].pk}/review/")
+    assert loaded["entry"].endswith("/curation/review.js")
+    asked = {call["path"] + call["query"] for call in loaded["api"]}
+    assert f"/api/v1/documents/{review_project['first'].pk}/review/?format=compact" in asked, asked
+    assert page.evaluate("window.annotator.doc.id") == review_project["first"].pk
+
+
+# After collectstatic, served by gunicorn with DEBUG off -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def production_server():
+    """The demo (manage.py setup_demo) on SQLite, collectstatic run, gunicorn serving it with DEBUG off."""
+    folder = Path(tempfile.mkdtemp(prefix="annotator-loading-test-"))
+    env = product_env(DJANGO_SECRET_KEY=secrets.token_urlsafe(50), ANNOTATOR_VAR_DIR=str(folder),
+                      DJANGO_STATIC_ROOT=str(folder / "static"))
+    credentials = folder / "demo-credentials.json"
+    for command in (["migrate", "--noinput"], ["setup_demo", "--credentials", str(credentials)],
+                    ["collectstatic", "--noinput"]):
+        done = subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+    port = free_port()
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "annotator.wsgi:application",
+                                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
+                               cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            request(port, "GET", "/accounts/login/")
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.seek(0)
+                pytest.fail(f"gunicorn did not start:\n{log.read().decode(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+    yield {"url": f"http://127.0.0.1:{port}", "password": json.loads(credentials.read_text())["demo-annotator"],
+           "manifest": json.loads((folder / "static" / "staticfiles.json").read_text())["paths"]}
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_after_collectstatic_the_preloads_are_the_hashed_modules_the_imports_ask_for(browser, production_server):
+    server = production_server
+    hashed = {"/static/" + name for name in server["manifest"].values()}
+    context = browser.new_context(bypass_csp=True)  # wait_for_function evaluates with eval()
+    try:
+        page = context.new_page()
+        errors, statuses, cache_control = [], {}, {}
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        def on_response(response):
+            path = urlsplit(response.url).path
+            if path.startswith("/static/"):
+                statuses.setdefault(path, []).append(response.status)
+                cache_control[path] = response.headers.get("cache-control", "")
+
+        page.on("response", on_response)
+        log_in(page, server["url"], "demo-annotator", server["password"])
+        sent = watch_requests(context, page)
+        page.goto(f"{server['url']}/projects/1/annotate/")
+        wait_for_document(page)
+        loaded = page.evaluate(LOADED)
+        check_modules_loaded_at_once(loaded, sent, "/projects/1/annotate/")
+        modules = [m["path"] for m in loaded["modules"]]
+        assert set(modules) <= hashed, set(modules) - hashed  # the imports were rewritten to hashed names too
+        assert all(statuses[path] == [200] for path in modules), statuses
+        assert all("immutable" in cache_control[path] for path in modules), cache_control
+        # Opened again: every module from the browser's cache (no bytes over the network), none revalidated.
+        page.goto("about:blank")
+        page.goto(f"{server['url']}/projects/1/annotate/")
+        wait_for_document(page)
+        again = page.evaluate(LOADED)["modules"]
+        assert sorted(m["path"] for m in again) == sorted(modules)
+        assert [m["path"] for m in again if m["transferred"] != 0] == []
+        assert errors == []
+    finally:
+        context.close()
