@@ -262,6 +262,9 @@ FIRST_TEXT_READ = """() => {
         html: navigation.responseEnd,
         modules: modules.length, modules_loaded: Math.max(0, ...modules.map((r) => r.responseEnd)),
         first_api: api.length ? Math.min(...api.map((r) => r.startTime)) : null,
+        // The last answer the first text waited for (API calls started before it was shown).
+        api_done: Math.max(0, ...api.filter((r) => r.startTime < seen.dom).map((r) => r.responseEnd)),
+        api_calls: api.filter((r) => r.startTime < seen.dom).length,
         transferred: navigation.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0),
         tokens_bytes: tokens.reduce((sum, r) => sum + r.encodedBodySize, 0),
         tokens_decoded: tokens.reduce((sum, r) => sum + r.decodedBodySize, 0),
@@ -325,7 +328,8 @@ def main() -> None:
             print(f"  {visit:4} cache: in the DOM {median('dom'):6.1f} ms, painted {median('painted'):6.1f} ms"
                   + (f", page mark {statistics.median(marks):6.1f} ms" if marks else "")
                   + f"  (HTML {median('html'):.0f} ms, {runs[0]['modules']} module files loaded by "
-                  f"{median('modules_loaded'):.0f} ms, first API request at {median('first_api'):.0f} ms; "
+                  f"{median('modules_loaded'):.0f} ms, first API request at {median('first_api'):.0f} ms, "
+                  f"the last of its {runs[0]['api_calls']} answered at {median('api_done'):.0f} ms; "
                   f"{median('transferred') / 1024:.0f} KB transferred, tokens "
                   f"{median('tokens_bytes') / 1024:.0f} KB for {median('tokens_decoded') / 1024:.0f} KB of JSON)")
     print(f"document (b): {figures['units']} selectable units, {facts['relations']} relations")
@@ -336,7 +340,7 @@ def main() -> None:
     print(f"units touched per edit: median {figures['touched']:.0f}, max {figures['touched_max']} "
           f"of {figures['units']}")
     summary = {key: {visit: {name: round(statistics.median(r[name] for r in runs), 1)
-                             for name in ("dom", "painted", "first_api", "modules_loaded")}
+                             for name in ("dom", "painted", "html", "modules_loaded", "first_api", "api_done")}
                      for visit, runs in first[key].items()} for key in first}
     print(json.dumps({"first_text": summary, "load_average": loads,
                       **{k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}}))

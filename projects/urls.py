@@ -15,6 +15,8 @@ urlpatterns = [
          name="document-detail"),
     path("projects/<int:project_id>/documents/<int:document_id>/tokens/", views.DocumentTokensView.as_view(),
          name="document-tokens"),
+    path("projects/<int:project_id>/documents/<int:document_id>/bundle/", views.DocumentBundleView.as_view(),
+         name="document-bundle"),
     path("projects/<int:project_id>/documents/<int:document_id>/suggestions/",
          views.DocumentSuggestionsView.as_view(), name="document-suggestions"),
     path("suggestions/<int:suggestion_id>/rejection/", views.SuggestionRejectionView.as_view(),

@@ -335,17 +335,34 @@ class DocumentTokensView(DocumentDetailView):
 
 # Annotating -------------------------------------------------------------------------------------
 
+WORKSPACE_BUNDLE = inline_serializer("NextDocument", {
+    "document": DocumentSerializer(), "tokens": PageTokensField(help_text="The first page of tokens."),
+    "tokens_count": serializers.IntegerField(help_text="How many tokens the document has."),
+    "tokens_next": serializers.CharField(allow_null=True, help_text="Where the rest of the tokens are (the "
+                                         "tokens endpoint with ?offset=), or null when `tokens` has them all."),
+    "annotation": ANNOTATION_RESPONSE, "suggestions": serializers.ListField(child=serializers.DictField()),
+})
+
+
+def workspace_bundle(document: Document, user, token_format: str | None) -> dict:
+    """One document as the workspace shows it: the document, the first page of its tokens, the user's
+    annotation and the suggestions they have not rejected (/next/, and a document opened by id)."""
+    # Nobody has started an unlabelled document (its status is kept in step with its
+    # annotations under its row lock), so there is no annotation of theirs to look up.
+    mine = None if document.status == Document.Status.UNLABELLED else selectors.annotation_of(document, user)
+    return {
+        "document": DocumentSerializer(document).data,
+        **selectors.bundle_tokens(document, token_format),  # "tokens" (the first page), "tokens_count", "tokens_next"
+        "annotation": selectors.serialize_annotation(mine),
+        "suggestions": selectors.suggestions_for(document, user),
+    }
+
+
 class NextDocumentView(APIView):
     @extend_schema(parameters=[
         OpenApiParameter("skip", description="Comma-separated document ids to pass over (documents left for later)."),
         TOKEN_FORMAT_PARAMETER,
-    ], responses={200: inline_serializer("NextDocument", {
-        "document": DocumentSerializer(), "tokens": PageTokensField(help_text="The first page of tokens."),
-        "tokens_count": serializers.IntegerField(help_text="How many tokens the document has."),
-        "tokens_next": serializers.CharField(allow_null=True, help_text="Where the rest of the tokens are (the "
-                                             "tokens endpoint with ?offset=), or null when `tokens` has them all."),
-        "annotation": ANNOTATION_RESPONSE, "suggestions": serializers.ListField(child=serializers.DictField()),
-    }), 204: None})
+    ], responses={200: WORKSPACE_BUNDLE, 204: None})
     def get(self, request, project_id):
         project, _ = access_project(request.user, project_id)
         skip = parse_id_list(request.query_params.get("skip", ""), "skip")
@@ -354,15 +371,21 @@ class NextDocumentView(APIView):
         if document is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         document.project = project
-        # Nobody has started an unlabelled document (its status is kept in step with its
-        # annotations under its row lock), so there is no annotation of theirs to look up.
-        mine = None if document.status == Document.Status.UNLABELLED else selectors.annotation_of(document, request.user)
-        return Response({
-            "document": DocumentSerializer(document).data,
-            **selectors.bundle_tokens(document, token_format),  # "tokens" (the first page), "tokens_count", "tokens_next"
-            "annotation": selectors.serialize_annotation(mine),
-            "suggestions": selectors.suggestions_for(document, request.user),
-        })
+        return Response(workspace_bundle(document, request.user, token_format))
+
+
+class DocumentBundleView(APIView):
+    """One document as /next/ gives it (the document, its first page of tokens, your annotation, the
+    suggestions you have not rejected), in one request and without taking it from the queue: what the
+    workspace opens for Back and a ``#document=`` link."""
+
+    @extend_schema(parameters=[TOKEN_FORMAT_PARAMETER], responses=WORKSPACE_BUNDLE)
+    def get(self, request, project_id, document_id):
+        document, _ = access_document(request.user, document_id)
+        if document.project_id != project_id:
+            raise NotFound("No such document.")
+        token_format = parse_token_format(request)
+        return Response(workspace_bundle(document, request.user, token_format))
 
 
 class MyDocumentsView(APIView):

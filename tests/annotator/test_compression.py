@@ -67,3 +67,13 @@ def test_exports_stream_uncompressed_with_their_digest_even_when_gzip_is_accepte
     body = b"".join(response.streaming_content)
     assert hashlib.sha256(body).hexdigest() == response["X-Content-SHA256"]
     assert json.loads(body.decode().splitlines()[0])["spans"] == [{"start": 25, "end": 31, "label": "GPE"}]
+
+
+def test_the_session_cookie_is_same_site_lax_so_other_sites_cannot_drive_the_api(people):
+    """What the reasoning above rests on: a cross-site request carries no session."""
+    client = Client()
+    page = client.get("/accounts/login/")
+    response = client.post("/accounts/login/", {"username": "annotator", "password": "pw-annotator",
+                                                "csrfmiddlewaretoken": page.context["csrf_token"]})
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["samesite"] == "Lax"

@@ -111,3 +111,43 @@ def test_next_is_per_user(project, people, client_for, doc):
     save(project, doc(2), people["annotator2"], "in_progress")
     assert next_n(client_for(people["annotator2"]), project) == 2
     assert next_n(client_for(people["annotator"]), project) == 1
+
+
+# One document by id: GET .../documents/{id}/bundle/ ----------------------------------------------------------------
+
+def bundle_url(project, document):
+    return f"/api/v1/projects/{project.pk}/documents/{document.pk}/bundle/"
+
+
+def test_a_documents_bundle_is_what_its_four_endpoints_say_and_takes_nothing_from_the_queue(
+        project, people, client_for, doc):
+    second = doc(2)  # "Assad’s allies 🇷🇺 Russia and Iran helped."
+    gpe = Label.objects.get(project=project, name="GPE")
+    save(project, second, people["annotator"], "in_progress", [SpanIn("a", 18, 24, "GPE")])
+    kept = Suggestion.objects.create(document=second, start=29, end=33, label=gpe, model="m", score=0.4)  # Iran
+    rejected = Suggestion.objects.create(document=second, start=18, end=24, label=gpe, model="m", score=0.9)
+    client = client_for(people["annotator"])
+    assert client.put(f"/api/v1/suggestions/{rejected.pk}/rejection/").status_code == 204
+    base = f"/api/v1/projects/{project.pk}/documents/{second.pk}/"
+    body = client.get(bundle_url(project, second)).json()
+    assert body == {
+        "document": client.get(base).json(),
+        "tokens": client.get(base + "tokens/").json()["tokens"], "tokens_count": 10, "tokens_next": None,
+        "annotation": client.get(f"/api/v1/documents/{second.pk}/annotation/").json(),
+        "suggestions": client.get(base + "suggestions/").json()["suggestions"],
+    }
+    assert [s["id"] for s in body["suggestions"]] == [kept.pk]
+    compact = client.get(bundle_url(project, second), {"format": "compact"}).json()
+    assert {k: v for k, v in compact.items() if k != "tokens"} == {k: v for k, v in body.items() if k != "tokens"}
+    assert compact["tokens"]["length"] == [t["end"] - t["start"] for t in body["tokens"]]
+    # Not from the queue: nothing is held, and another annotator's /next/ still starts at the first document.
+    assert next_n(client_for(people["annotator2"]), project) == 1
+    assert client.get(bundle_url(project, doc(3))).json()["annotation"]["version"] == 0
+
+
+def test_a_documents_bundle_is_404_outside_its_project_and_for_outsiders(project, people, client_for, doc):
+    from projects.actions.projects import do_create_project
+
+    other = do_create_project(acting_user=people["annotator"], name="Other")
+    assert client_for(people["annotator"]).get(bundle_url(other, doc(1))).status_code == 404
+    assert client_for(people["outsider"]).get(bundle_url(project, doc(1))).status_code == 404

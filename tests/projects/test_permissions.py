@@ -78,6 +78,7 @@ MATRIX = [
     ("GET",    "/projects/{p}/documents/{d}/",             None,             (200, 200, 200, 404, 401, 200)),
     ("GET",    "/projects/{p}/documents/{d}/tokens/",      None,             (200, 200, 200, 404, 401, 200)),
     ("GET",    "/projects/{p}/documents/{d}/suggestions/", None,             (200, 200, 200, 404, 401, 200)),
+    ("GET",    "/projects/{p}/documents/{d}/bundle/",      None,             (200, 200, 200, 404, 401, 200)),
     ("POST",   "/projects/{p}/imports/",                   IMPORT,           (202, 403, 403, 404, 401, 202)),
     ("GET",    "/projects/{p}/next/",                      None,             (200, 200, 200, 404, 401, 200)),
     ("GET",    "/projects/{p}/my-documents/",              None,             (200, 200, 200, 404, 401, 200)),

@@ -149,6 +149,25 @@ def test_annotation_get_is_bounded(people, client_for, django_assert_max_num_que
     assert len(response.json()["spans"]) == 60
 
 
+def test_a_documents_bundle_reads_the_same_number_of_queries_for_2_or_60_spans(people, client_for):
+    """.../documents/{id}/bundle/ (the workspace's #document= link): the document with the user's role, the
+    user's annotation, its spans, its relations, the suggestions and the user's rejections."""
+    project, documents = build(people, 3)
+    client = client_for(people["annotator"])
+    counts = []
+    for document, n in ((documents[0], 2), (documents[1], 60)):
+        spans = spans_for(document.text, n)
+        client.put(f"/api/v1/documents/{document.pk}/annotation/",
+                   {"spans": spans, "relations": relations_for(spans), "version": 0}, format="json")
+        if not Suggestion.objects.filter(document=document).exists():  # build() gave the first document some
+            Suggestion.objects.create(document=document, start=0, end=1, model="m",
+                                      label=Label.objects.get(project=project, name="GPE"))
+        queries, response = count(client, "get", f"/api/v1/projects/{project.pk}/documents/{document.pk}/bundle/")
+        assert len(response.json()["annotation"]["spans"]) == n
+        counts.append(queries)
+    assert counts[0] == counts[1] <= 6, counts
+
+
 def test_the_queue_path_next_put_submit_reads_a_fixed_number_of_queries(people, client_for):
     """What an annotator does all day (bench/queue.py): /next/, save in progress, submit; no suggestions."""
     project, documents = build(people, 3)

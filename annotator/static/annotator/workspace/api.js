@@ -90,16 +90,9 @@ export function createApi({ base, csrfToken }) {
       const about = document === null ? "" : `&document=${document}`;
       return request("GET", `projects/${projectId}/my-documents/?page=${page}&page_size=${pageSize}${about}`);
     },
-    /** The same bundle as next() for one given document. */
+    /** The same bundle as next() for one given document (Back, a #document= link), in one request. */
     async bundle(projectId, documentId) {
-      const [document, tokens, annotation, suggestions] = await Promise.all([
-        request("GET", `projects/${projectId}/documents/${documentId}/`),
-        request("GET", `projects/${projectId}/documents/${documentId}/tokens/?${COMPACT}`),
-        request("GET", `documents/${documentId}/annotation/`),
-        request("GET", `projects/${projectId}/documents/${documentId}/suggestions/`),
-      ]);
-      const all = await withAllTokens({ tokens: tokens.tokens, tokens_next: tokens.next });
-      return { document, tokens: all.tokens, annotation, suggestions: suggestions.suggestions };
+      return withAllTokens(await request("GET", `projects/${projectId}/documents/${documentId}/bundle/?${COMPACT}`));
     },
     annotation: (documentId) => request("GET", `documents/${documentId}/annotation/`),
     saveAnnotation: (documentId, body) => request("PUT", `documents/${documentId}/annotation/`, body),
