@@ -32,7 +32,7 @@ LOADED = """() => {
         modules: entries.filter((r) => /^\\/static\\/.*\\.(js|json)$/.test(r.path)),
         api: entries.filter((r) => r.path.startsWith("/api/")),
         preloads: [...document.querySelectorAll('link[rel="modulepreload"]')].map((l) => new URL(l.href).pathname),
-        entry: new URL(document.querySelector('script[type="module"]').src).pathname,
+        entries: [...document.querySelectorAll('script[type="module"]')].map((s) => new URL(s.src).pathname),
     };
 }"""
 
@@ -43,18 +43,28 @@ def watch_requests(context, page) -> list[dict]:
     for an import found only once that module had arrived: a round trip of waterfall."""
     sent = []
     session = context.new_cdp_session(page)
+
+    def script_of(initiator: dict) -> str:
+        """The module whose code sent the request: the outermost frame of its JavaScript stack."""
+        stack, frames = initiator.get("stack"), []
+        while stack:
+            frames += stack.get("callFrames", [])
+            stack = stack.get("parent")
+        return urlsplit(frames[-1]["url"]).path if frames else ""
+
     session.on("Network.requestWillBeSent", lambda event: sent.append({
-        "path": urlsplit(event["request"]["url"]).path, "initiator": event["initiator"].get("type"),
-        "by": urlsplit(event["initiator"].get("url", "")).path}))
+        "path": urlsplit(event["request"]["url"]).path, "query": urlsplit(event["request"]["url"]).query,
+        "initiator": event["initiator"].get("type"), "by": urlsplit(event["initiator"].get("url", "")).path,
+        "script": script_of(event["initiator"])}))
     session.send("Network.enable")
     return sent
 
 
 def check_modules_loaded_at_once(loaded: dict, sent: list[dict], page_path: str) -> None:
-    """The modules the page loaded are exactly its entry and its preloads, each asked for once, by the HTML."""
+    """The modules the page loaded are exactly its entries and its preloads, each asked for once, by the HTML."""
     paths = [m["path"] for m in loaded["modules"]]
     assert len(paths) == len(set(paths)), paths  # each once: an import never asks for another URL than its preload
-    assert set(paths) == {loaded["entry"], *loaded["preloads"]}, (paths, loaded["preloads"])
+    assert set(paths) == {*loaded["entries"], *loaded["preloads"]}, (paths, loaded["entries"], loaded["preloads"])
     assert len(loaded["preloads"]) == len(set(loaded["preloads"])) >= 15
     assert any(path.endswith(".json") for path in loaded["preloads"])  # the key table, a JSON module
     # No waterfall: the HTML asked for every module; no module's import had to be discovered first.
@@ -87,6 +97,10 @@ def test_the_workspace_asks_for_all_its_modules_at_once_and_for_compact_gzipped_
         assert not [a for a in calls if a.split("?")[0].endswith(("/tokens/", "/annotation/", "/suggestions/"))]
         sizable = [call for call in loaded["api"] if call["decoded"] >= 200]
         assert sizable and [call for call in sizable if not 0 < call["encoded"] < call["decoded"]] == []
+        # Asked for by prefetch.js, which runs as soon as it arrives, not by the workspace once all has arrived.
+        assert [entry.rsplit("/", 1)[-1] for entry in loaded["entries"]] == ["prefetch.js", "main.js"]
+        first = [r for r in sent if r["path"].startswith("/api/") and r["query"] == "format=compact"]
+        assert len(first) == 1 and first[0]["script"].endswith("/prefetch.js"), sent
     assert page.evaluate("window.annotator.doc.id") == document.pk
     assert errors == []
 
@@ -101,7 +115,7 @@ def test_the_review_page_asks_for_all_its_modules_at_once_and_for_compact_tokens
     wait_for_document(page)
     loaded = page.evaluate(LOADED)
     check_modules_loaded_at_once(loaded, sent, f"/projects/{review_project['project'].pk}/review/")
-    assert loaded["entry"].endswith("/curation/review.js")
+    assert [entry.rsplit("/", 1)[-1] for entry in loaded["entries"]] == ["review.js"]
     asked = {call["path"] + call["query"] for call in loaded["api"]}
     assert f"/api/v1/documents/{review_project['first'].pk}/review/?format=compact" in asked, asked
     assert page.evaluate("window.annotator.doc.id") == review_project["first"].pk

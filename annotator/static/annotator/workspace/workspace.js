@@ -83,14 +83,10 @@ export class Workspace {
 
   // Start-up -----------------------------------------------------------------------------------
 
-  async start() {
+  /** `opening`: the requests the first text needs, when the page asked for them already (prefetch.js). */
+  async start(opening = this.opening()) {
     this.bindEvents();
-    const match = /document=(\d+)/.exec(window.location.hash);
-    const id = match ? Number(match[1]) : null;
-    // The project, its labels and the first document are asked for at once: none needs another's answer.
-    const project = Promise.all([this.api.project(this.projectId), this.api.labels(this.projectId)]);
-    const first = this.firstDocument(id);
-    if (first) first.catch(() => {}); // its failure is reported where it is awaited, once the project is set
+    const { id, project, first } = opening;
     try {
       const [about, labels] = await project;
       this.setProject(about, labels);
@@ -102,7 +98,19 @@ export class Workspace {
     else await this.openNext({ pending: first });
   }
 
-  /** The first document's bundle, asked for while the project loads: `#document=` or the next one. */
+  /**
+   * The project, its labels and the first document (a `#document=` link's, or the next one), asked for at once:
+   * none needs another's answer.
+   */
+  opening() {
+    const match = /document=(\d+)/.exec(window.location.hash);
+    const id = match ? Number(match[1]) : null;
+    const first = this.firstDocument(id);
+    first.catch(() => {}); // its failure is reported where it is awaited, once the project is set
+    return { id, project: Promise.all([this.api.project(this.projectId), this.api.labels(this.projectId)]), first };
+  }
+
+  /** The first document's bundle: `#document=`'s, or the next one. */
   firstDocument(id) {
     return id !== null ? this.api.bundle(this.projectId, id) : this.api.next(this.projectId, this.trail.skipped);
   }
