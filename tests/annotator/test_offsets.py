@@ -69,3 +69,45 @@ def test_offset_maps_refuse_offsets_out_of_range_or_inside_a_surrogate_pair(offs
         module,
     )
     assert errors == ["RangeError", "RangeError", "RangeError", None, 3, 2]
+
+
+UNIT_TEXTS = [
+    "Assad’s allies – “Russia” and Iran… helped‼",   # General Punctuation next to letters: no segmenter needed
+    "Cafe\u0301’s e\u0301te\u0301—done",                # combining marks after a letter and before punctuation
+    FAMILY_TEXT,
+    "🇷🇺🇸🇾 flags side by side, ‼\ufe0f and 👋🏽’s",     # regional indicators, a variation selector, a skin tone
+    "叙利亚霍姆斯’s 北京“quote”",
+    # spaCy cuts these inside a grapheme (a combining mark or a ZWJ after punctuation): the units must not.
+    "'\u0301s and “\u0301 and —\u0301 and …\u0301, then !\u200d and x\u200d👩",
+]
+
+
+def test_units_join_tokens_exactly_where_a_grapheme_spans_them(offsets_page):
+    """document.js decides most token boundaries without Intl.Segmenter (loaded only when needed): it must agree
+    with the segmenter everywhere."""
+    import spacy
+
+    page, module = offsets_page
+    tokenizer = spacy.blank("en").tokenizer
+    for text in UNIT_TEXTS:
+        tokens = [{"start": len(text[:t.idx].encode("utf-16-le")) // 2,
+                   "end": len(text[:t.idx + len(t.text)].encode("utf-16-le")) // 2} for t in tokenizer(text)]
+        units, reference = page.evaluate(
+            """async ([module, text, tokens]) => {
+                const { buildUnits } = await import(module.replace("offsets.js", "document.js"));
+                const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+                const starts = new Set([...graphemes.segment(text)].map((s) => s.index));
+                // The same units, asking the segmenter at every boundary between adjacent tokens.
+                const reference = [];
+                for (const token of tokens) {
+                    if (text.slice(token.start, token.end).trim() === "") continue;
+                    const last = reference[reference.length - 1];
+                    if (last && last.end === token.start && !starts.has(token.start)) last.end = token.end;
+                    else reference.push({ start: token.start, end: token.end });
+                }
+                return [buildUnits(text, tokens).map((u) => [u.start, u.end]), reference.map((u) => [u.start, u.end])];
+            }""",
+            [module, text, tokens],
+        )
+        assert units == reference, text
+        assert len(units) < len(tokens) or "🇷" not in text  # the flags were joined

@@ -10,8 +10,16 @@
 
 import { offsetMaps } from "./offsets.js";
 
-const segmenter = typeof Intl !== "undefined" && Intl.Segmenter
-  ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+// Made on first use: building one loads the browser's break rules, tens of milliseconds that a page of Latin text
+// never needs, and that would otherwise delay every page's first text.
+let segmenter;
+function graphemes() {
+  if (segmenter === undefined) {
+    segmenter = typeof Intl !== "undefined" && Intl.Segmenter
+      ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+  }
+  return segmenter;
+}
 
 /**
  * Build the page's document from /next/'s bundle (or the same pieces fetched one by one).
@@ -99,13 +107,18 @@ export function buildUnits(text, tokens) {
   return units;
 }
 
+// Characters no grapheme cluster joins to a neighbour of the same kind (UAX #29: Grapheme_Cluster_Break "Other"):
+// Latin, Greek, Cyrillic... up to the combining marks, and General Punctuation (’ “ ” – — …) but for its zero-width
+// and format characters (U+200B-200F, U+2028-202F, U+205F-206F).
+const plain = (c) => c < 0x300 || (c >= 0x2010 && c <= 0x2027) || (c >= 0x2030 && c <= 0x205e);
+
 function isGraphemeBoundary(text, from, at, to) {
   const before = text.charCodeAt(at - 1);
   const after = text.charCodeAt(at);
-  // Latin, Greek, Cyrillic... up to combining marks: always a boundary (the common case, no segmenter).
-  if (before < 0x300 && after < 0x300) return true;
-  if (!segmenter) return true;
-  for (const segment of segmenter.segment(text.slice(from, to))) {
+  // Between two of them (the common case: "Assad’s"): always a boundary, no segmenter needed.
+  if (plain(before) && plain(after)) return true;
+  if (!graphemes()) return true;
+  for (const segment of graphemes().segment(text.slice(from, to))) {
     const offset = from + segment.index;
     if (offset === at) return true;
     if (offset > at) return false;
