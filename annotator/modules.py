@@ -1,10 +1,10 @@
 """The pages' ES modules: each entry module's static import graph, read from the static files.
 
-A page loads one entry module (``{% module_script "annotator/workspace/main.js" %}``, templatetags/modules.py).
-On its own the browser learns of a module's imports only once that module has arrived, so a graph N deep
-costs N round trips before any code runs. The tag also emits ``<link rel="modulepreload">`` for every module
-the entry imports, directly or not, so all of them are requested at once with the page; the list comes from
-the files themselves, so it cannot drift from the code. ``StaticFilesStorage`` (storage.py) rewrites the same
+A page loads an entry module (``{% module_script "annotator/workspace/main.js" %}``, templatetags/modules.py;
+optionally an ``early`` one too, run as soon as it arrives). On its own the browser learns of a module's
+imports only once that module has arrived, so a graph N deep costs N round trips before any code runs. The tag
+also emits ``<link rel="modulepreload">`` for every module the entries import, directly or not, so all of them
+are requested at once with the page; the list comes from the files themselves, so it cannot drift from the code. ``StaticFilesStorage`` (storage.py) rewrites the same
 imports to hashed names at ``collectstatic``, so the URLs preloaded and the URLs imported are the same ones.
 
 Followed: static ``import ... from "./x.js"``, ``export ... from "./x.js"`` and ``import "./x.js"`` with a

@@ -107,7 +107,8 @@ def tokens_for_document(document) -> Tokens:
     return _cached(language, document.content_hash, document.text)
 
 
-# ``?format=compact`` on the tokens endpoint, /next/ and the review bundle: a page's tokens as parallel arrays.
+# ``?format=compact`` on the tokens endpoint and the bundles (/next/, a document's, the review page's): a page's
+# tokens as parallel arrays.
 COMPACT = "compact"
 TOKEN_FORMATS = (COMPACT,)
 
