@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import template
 from django.templatetags.static import static
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from annotator.modules import module_graph
 
@@ -16,10 +17,18 @@ def module_script(entry: str, early: str = ""):
     """``<link rel="modulepreload">`` for each module ``entry`` imports, directly or not (annotator/modules.py),
     then ``<script type="module">`` for ``entry``; URLs as ``{% static %}`` gives them (hashed after
     collectstatic). ``early``: a module also run as soon as it arrives (``async``), before the page is parsed and
-    the rest has arrived: one that starts requests (the entry imports it too, and gets the same instance)."""
-    graph = dict.fromkeys(module_graph(entry) + (module_graph(early) if early else ()))
-    preloads = format_html_join(
-        "\n  ", '<link rel="modulepreload" href="{}"{}>',
-        ((static(name), ' as="json"' if name.endswith(".json") else "") for name in graph if name not in (entry, early)))
-    first = format_html('\n  <script type="module" async src="{}"></script>', static(early)) if early else ""
-    return format_html('{}{}\n  <script type="module" src="{}"></script>', preloads, first, static(entry))
+    the rest has arrived: one that starts requests (the entry imports it too, and gets the same instance). Its
+    own modules come first, so the browser asks for them first."""
+    first = module_graph(early) if early else ()
+    rest = [name for name in module_graph(entry) if name not in first]
+    html = [preload(name) for name in first[1:]]
+    if early:
+        html.append(format_html('<script type="module" async src="{}"></script>', static(early)))
+    html += [preload(name) for name in rest[1:]]
+    html.append(format_html('<script type="module" src="{}"></script>', static(entry)))
+    return mark_safe("\n  ".join(html))  # noqa: S308 - each piece built by format_html
+
+
+def preload(name: str) -> str:
+    kind = ' as="json"' if name.endswith(".json") else ""
+    return format_html('<link rel="modulepreload" href="{}"{}>', static(name), mark_safe(kind))  # noqa: S308
