@@ -21,9 +21,9 @@ Figures, each the median over the runs (after warm-up runs):
   of the document is in the DOM (a MutationObserver installed before the page's own
   scripts), and until the next frame after it has been painted; and the page's own
   ``annotator:first-text`` mark when it sets one. For (a) the seed article's longest
-  paragraph and (b) the generated document, each opened by ``#document=<id>``, in a
-  new browser context per run (cold HTTP cache: a first visit) and then reloaded in
-  the same context (warm: static files from the cache). Also when the last module
+  paragraph and (b) the generated document, each opened by ``#document=<id>`` in a
+  new tab with the browser's HTTP cache emptied (cold: a first visit) and then opened
+  again in that tab (warm: static files from the cache). Also when the last module
   script finished loading and the first API request started (Resource Timing), and
   the bytes the page transferred.
 - render: the page's DocumentView.render() of the whole document plus the
@@ -364,8 +364,8 @@ def log_in(browser, base: str) -> dict:
 
 
 def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
-    """Per document, runs of {dom, painted, mark, ...} (ms from navigation start): cold (a new context: empty
-    HTTP cache) and warm (the same page opened again in that context)."""
+    """Per document, runs of {dom, painted, mark, ...} (ms from navigation start): cold (a new tab of a browser
+    already open, its HTTP cache emptied: a first visit) and warm (the same page opened again in that tab)."""
     from playwright.sync_api import sync_playwright
 
     pages = {"seed": (facts["seed"]["project"], facts["seed"]["document"]),
@@ -374,7 +374,12 @@ def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
     errors = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        state = log_in(browser, base)
+        # One window, as a person has: each new context would open a window whose own browser UI (Chromium
+        # loads its omnibox popup as a web page) competes with the page for the cores. bypass_csp:
+        # wait_for_function evaluates with eval(); the page itself runs as under the policy.
+        context = browser.new_context(storage_state=log_in(browser, base), viewport={"width": 1280, "height": 900},
+                                      bypass_csp=True)
+        context.add_init_script(FIRST_TEXT_INIT)
 
         def visit(page, url):
             page.goto(url)
@@ -385,19 +390,17 @@ def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
         for key, (project, document) in pages.items():
             url = f"{base}/projects/{project}/annotate/#document={document}"
             for run in range(warm_up + args.first_runs):
-                # bypass_csp: wait_for_function evaluates with eval(); the page itself runs as under the policy.
-                context = browser.new_context(storage_state=state, viewport={"width": 1280, "height": 900},
-                                              bypass_csp=True)
-                context.add_init_script(FIRST_TEXT_INIT)
                 page = context.new_page()
                 page.on("pageerror", lambda error: errors.append(str(error)))
+                context.new_cdp_session(page).send("Network.clearBrowserCache")
                 cold = visit(page, url)
                 page.goto("about:blank")
                 warm = visit(page, url)
-                context.close()
+                page.close()
                 if run >= warm_up:
                     results[key]["cold"].append(cold)
                     results[key]["warm"].append(warm)
+        context.close()
         browser.close()
     if errors:
         raise SystemExit(f"the page raised: {errors}")
