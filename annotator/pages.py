@@ -17,6 +17,7 @@ from projects.guidelines import render_guidelines
 from projects.access import access_project, visible_projects
 from projects.models import Annotation, Membership
 from projects.roles import Role
+from projects.serializers import project_for_page
 
 
 @login_required
@@ -50,7 +51,7 @@ def annotate(request, project_id: int):
         raise Http404("No such project.") from None
     config = {"project": project.pk, "api": reverse("project-list").removesuffix("projects/"),
               # /next/ says 204 when nothing is left and when there is nothing at all: this tells them apart.
-              "empty": not project.documents.exists()}
+              "empty": not project.documents.exists(), "initial": project_for_page(project, request)}
     return render(request, "annotator/annotate.html", {
         "project": project,
         "config": config,

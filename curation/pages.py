@@ -24,7 +24,7 @@ from projects.access import access_project
 from projects.errors import QueueUnavailable
 from projects.models import Label
 from projects.roles import Role
-from projects.serializers import JobSerializer
+from projects.serializers import JobSerializer, project_for_page
 
 
 def _reviewable(request, project_id):
@@ -40,7 +40,8 @@ def _reviewable(request, project_id):
 @login_required
 def review(request, project_id: int):
     project, _ = _reviewable(request, project_id)
-    config = {"project": project.pk, "api": reverse("project-list").removesuffix("projects/"), "mode": "review"}
+    config = {"project": project.pk, "api": reverse("project-list").removesuffix("projects/"), "mode": "review",
+              "initial": project_for_page(project, request)}
     return render(request, "curation/review.html", {
         "project": project,
         "config": config,

@@ -7,7 +7,7 @@ from django.db.models.functions import Substr
 from django.urls import reverse
 
 from projects.models import (
-    Annotation, Assignment, Document, Project, Relation, Reopening, Span, Suggestion, SuggestionRejection,
+    Annotation, Assignment, Document, Label, Project, Relation, Reopening, Span, Suggestion, SuggestionRejection,
 )
 from projects.tokens import token_page
 
@@ -15,6 +15,11 @@ from projects.tokens import token_page
 def render_key(key: str):
     """A span id as the client sent it: integers come back as integers."""
     return int(key) if key.isdigit() and str(int(key)) == key else key
+
+
+def labels_of(project: Project):
+    """A project's labels as the API lists them: entity labels first, then relation labels, each as created."""
+    return Label.objects.filter(project=project).order_by("kind", "id")
 
 
 def tokens_url(document: Document, offset: int, limit: int | None = None, token_format: str | None = None) -> str:

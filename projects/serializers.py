@@ -7,7 +7,7 @@ from projects.actions.jobs import live_progress
 from projects.inputs import text_problem
 from projects.models import Document, Job, Label, Membership, Project
 from projects.roles import Role
-from projects.selectors import is_locked
+from projects.selectors import is_locked, labels_of
 from projects.spans import RelationIn, SpanIn
 
 
@@ -190,3 +190,10 @@ class JobEnvelopeSerializer(serializers.Serializer):
 class AuthTokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+def project_for_page(project: Project, request) -> dict:
+    """What ``GET /projects/{id}/`` and ``GET /projects/{id}/labels/`` answer, for a page to carry in its config:
+    the workspace and the review page show their first text after one API request (the document's), not three."""
+    return {"project": ProjectSerializer(project, context={"request": request}).data,
+            "labels": LabelSerializer(labels_of(project), many=True).data}

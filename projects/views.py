@@ -190,7 +190,7 @@ class LabelListView(generics.ListCreateAPIView):
         return access_project(self.request.user, self.kwargs["project_id"], need)[0]
 
     def get_queryset(self):
-        return Label.objects.filter(project=self.get_project()).order_by("kind", "id")
+        return selectors.labels_of(self.get_project())
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -94,6 +94,8 @@ def test_the_workspace_asks_for_all_its_modules_at_once_and_for_compact_gzipped_
         calls = {call["path"] + call["query"]: call for call in loaded["api"]}
         bundles = [a for a in calls if a.endswith(("/next/?format=compact", "/bundle/?format=compact"))]
         assert len(bundles) == 1, list(calls)
+        # The project and its labels came with the page: the first text waited for that one request only.
+        assert not [a for a in calls if a.endswith(("/labels/", f"/projects/{project.pk}/"))], list(calls)
         assert not [a for a in calls if a.split("?")[0].endswith(("/tokens/", "/annotation/", "/suggestions/"))]
         sizable = [call for call in loaded["api"] if call["decoded"] >= 200]
         assert sizable and [call for call in sizable if not 0 < call["encoded"] < call["decoded"]] == []

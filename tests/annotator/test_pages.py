@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from projects.guidelines import render_guidelines
@@ -33,6 +36,21 @@ def test_member_gets_the_workspace_with_its_config_and_guidelines(project, peopl
     assert 'id="workspace-config"' in body and f'"project": {project.pk}' in body
     assert "annotator/workspace/main.js" in body
     assert "<h2>Persons</h2>" in body and "<em>people</em>" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("user, page", [("annotator", "annotate"), ("reviewer", "review")])
+def test_the_pages_carry_the_project_and_its_labels_as_the_api_gives_them(project, people, web, user, page):
+    """So the first text waits for one request (the document's), not three: the same JSON as the API's."""
+    client = web(people[user])
+    body = client.get(f"/projects/{project.pk}/{page}/").content.decode()
+    config = json.loads(re.search(r'<script id="workspace-config" type="application/json">(.*?)</script>', body,
+                                  re.S).group(1))
+    assert config["initial"] == {"project": client.get(f"/api/v1/projects/{project.pk}/").json(),
+                                 "labels": client.get(f"/api/v1/projects/{project.pk}/labels/").json()}
+    assert config["initial"]["project"]["role"] == user and len(config["initial"]["labels"]) == 4
+    # In the head, before the scripts that read it (prefetch.js runs before the body is parsed).
+    assert body.index('id="workspace-config"') < body.index('<script type="module"') < body.index("<body")
 
 
 @pytest.mark.django_db

@@ -75,8 +75,6 @@ export function createApi({ base, csrfToken }) {
   return {
     /** Any other endpoint: request(method, path relative to /api/v1/, body?). */
     request,
-    project: (projectId) => request("GET", `projects/${projectId}/`),
-    labels: (projectId) => request("GET", `projects/${projectId}/labels/`),
     /** The next document bundle, or null when nothing is left; `skip` lists document ids to pass over. */
     async next(projectId, skip = []) {
       const query = skip.length ? `&skip=${skip.join(",")}` : "";

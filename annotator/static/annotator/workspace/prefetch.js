@@ -1,7 +1,7 @@
-// What the first text needs, asked for the moment this module arrives: annotate.html runs it as an async module
+// The first document, asked for the moment this module arrives: annotate.html runs it as an async module
 // ({% module_script ... early= %}), so it does not wait for the page to be parsed, for its style sheets or for
-// the workspace's other modules to arrive and run. The same requests as Workspace.opening() (workspace.js),
-// which main.js hands these answers to.
+// the workspace's other modules to arrive and run (the project and its labels come with the page, in its
+// config). The same request as Workspace.opening() (workspace.js), which main.js hands the answer to.
 
 import { createApi } from "./api.js";
 import { Trail } from "./trail.js";
@@ -13,9 +13,8 @@ const match = /document=(\d+)/.exec(window.location.hash);
 const id = match ? Number(match[1]) : null;
 export const opening = {
   id,
-  project: Promise.all([api.project(config.project), api.labels(config.project)]),
+  project: Promise.resolve([config.initial.project, config.initial.labels]),
   first: id !== null ? api.bundle(config.project, id) : api.next(config.project, new Trail(config.project).skipped),
 };
 // Answered before main.js listens: handled there (Workspace.start), not "uncaught" meanwhile.
-opening.project.catch(() => {});
 opening.first.catch(() => {});

@@ -99,15 +99,15 @@ export class Workspace {
   }
 
   /**
-   * The project, its labels and the first document (a `#document=` link's, or the next one), asked for at once:
-   * none needs another's answer.
+   * The project and its labels (the page carries them: its config's `initial`, as the API gives them) and the
+   * first document (a `#document=` link's, or the next one), asked for at once.
    */
   opening() {
     const match = /document=(\d+)/.exec(window.location.hash);
     const id = match ? Number(match[1]) : null;
     const first = this.firstDocument(id);
     first.catch(() => {}); // its failure is reported where it is awaited, once the project is set
-    return { id, project: Promise.all([this.api.project(this.projectId), this.api.labels(this.projectId)]), first };
+    return { id, project: Promise.resolve([this.config.initial.project, this.config.initial.labels]), first };
   }
 
   /** The first document's bundle: `#document=`'s, or the next one. */
