@@ -183,7 +183,7 @@ def checkers(context: ImportContext, processes: int) -> Iterator[Callable[[Itera
     with WorkerProcesses(processes, Checker, context) as workers:
         checker = None
 
-        def here(chunk):  # while the workers start up
+        def here(chunk):  # while no worker is ready yet
             nonlocal checker
             checker = checker or Checker(context)
             return checker(chunk)

@@ -16,9 +16,10 @@ memory holds a few chunks whatever the file's size; a thread of the worker
 takes tasks off the pipe as they come, so neither side ever waits on a full
 pipe for the other.
 
-Starting a worker takes a second or two (Python, Django, spaCy): until the
-first answers, the importing process answers tasks itself (``map``'s ``here``),
-taking them after those already sent so that results keep their order.
+Starting a worker takes a second or two (Python, Django, spaCy); it says when
+it is ready, and only then is it sent tasks. Until one is, the importing
+process answers tasks itself (``map``'s ``here``, at most ``HERE_AT_MOST``),
+in order, so what it answers is used at once.
 
 A worker that dies (killed, out of memory) ends the map with ``WorkerLost``;
 a handler that raises sends its traceback back, raised as ``WorkerFailed``.
@@ -38,12 +39,12 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 
 from django.conf import settings
 
 IN_FLIGHT = 2  # tasks sent to a worker and not yet answered: one to work on, one waiting
-HERE_AT_MOST = 4  # tasks answered here, waiting for the workers' answers before them
+HERE_AT_MOST = 8  # tasks a map answers here while no worker is ready
 STOP_SECONDS = 30
 _END = object()
 
@@ -84,6 +85,8 @@ class _Worker:
         self.sender = threading.Thread(target=self._send_all, name="worker-tasks", daemon=True)
         self.sender.start()
         self.send((factory, args))
+        self.ready = False  # its handler is made: its first message said so
+        self.pending = 0  # tasks sent and not yet answered
 
     def send(self, task: object) -> None:
         self.outbox.put(pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
@@ -95,9 +98,12 @@ class _Worker:
             except OSError:  # BrokenPipeError: it has gone, which receive() reports
                 return
 
-    def ready(self) -> bool:
-        """Whether an answer (or the end of the worker) is waiting to be received."""
-        return self.results.poll(0)
+    def is_ready(self) -> bool:
+        """Whether it has made its handler and takes tasks (WorkerFailed if it could not make it)."""
+        if not self.ready and self.results.poll(0):
+            self.receive()
+            self.ready = True
+        return self.ready
 
     def receive(self) -> object:
         try:
@@ -128,9 +134,6 @@ class WorkerProcesses:
 
     def __init__(self, count: int, factory: Callable, *args):
         self.workers: list[_Worker] = []
-        self.sent = 0
-        self.waiting = 0  # tasks sent and not yet answered
-        self.answered = False  # whether a worker has answered yet
         try:
             for _ in range(count):
                 self.workers.append(_Worker(factory, args))
@@ -149,44 +152,48 @@ class WorkerProcesses:
         return [worker.process.pid for worker in self.workers]
 
     def map(self, tasks: Iterable, here: Callable | None = None) -> Iterator:
-        """``handler(task)`` of each task, in their order, computed by the workers in turn; until one of
-        them answers, by ``here(task)`` too (the handler made in this process) when it is given."""
-        if self.waiting:
+        """``handler(task)`` of each task, in their order, computed by the workers that are ready; while none
+        is, by ``here(task)`` when it is given (the handler made in this process), for ``HERE_AT_MOST`` tasks."""
+        if any(worker.pending for worker in self.workers):
             raise RuntimeError("the tasks of an earlier map are still being answered")
         tasks = iter(tasks)
-        slots: deque = deque()  # per task in order: the worker answering it, or a list holding the answer
-        held = 0  # answers made here, in slots
+        slots: deque[_Worker] = deque()  # the worker answering each task sent, in the tasks' order
+        here_left = HERE_AT_MOST if here is not None else 0
+        exhausted = False
         while True:
-            while self.waiting < IN_FLIGHT * len(self.workers) and (task := next(tasks, _END)) is not _END:
-                worker = self.workers[self.sent % len(self.workers)]  # in turn: each answers in its order
-                self.sent += 1
-                worker.send(task)
-                slots.append(worker)
-                self.waiting += 1
-            if not slots:
+            sent = True
+            while sent and not exhausted:  # a task to each ready worker with room, in turn
+                sent = False
+                for worker in self.workers:
+                    if worker.pending < IN_FLIGHT and worker.is_ready():
+                        task = next(tasks, _END)
+                        if task is _END:
+                            exhausted = True
+                            break
+                        worker.send(task)
+                        worker.pending += 1
+                        slots.append(worker)
+                        sent = True
+            if slots:
+                worker = slots.popleft()
+                result = worker.receive()
+                worker.pending -= 1
+                yield result
+            elif exhausted:
                 return
-            head = slots.popleft()
-            if isinstance(head, list):
-                held -= 1
-                yield head[0]
-                continue
-            if here is not None and not self.answered and held < HERE_AT_MOST and not head.ready():
+            elif here_left:  # no worker is ready yet
                 task = next(tasks, _END)
-                if task is not _END:  # answered here, after the tasks sent
-                    slots.appendleft(head)
-                    slots.append([here(task)])
-                    held += 1
-                    continue
-            result = head.receive()
-            self.waiting -= 1
-            self.answered = True
-            yield result
+                if task is _END:
+                    return
+                here_left -= 1
+                yield here(task)
+            else:
+                wait([worker.results for worker in self.workers])  # until one is ready (or has died)
 
     def close(self, *, kill: bool = False) -> None:
         for worker in self.workers:
-            worker.stop(kill=kill or bool(self.waiting))
+            worker.stop(kill=kill or bool(worker.pending))
         self.workers = []
-        self.waiting = 0
 
 
 # ------------------------------------------------------------------------------------------- the worker's side
@@ -198,6 +205,7 @@ def serve(tasks: Connection, results: Connection) -> None:
         handler, failure = factory(*args), None
     except Exception:
         handler, failure = None, traceback.format_exc()
+    results.send_bytes(pickle.dumps((failure is None, failure), protocol=pickle.HIGHEST_PROTOCOL))  # ready
     inbox: queue.SimpleQueue = queue.SimpleQueue()
 
     def take() -> None:  # off the pipe as tasks come, so the importer never blocks sending one

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,19 @@ def test_a_bad_conll_tag_in_the_middle_of_a_workers_batch_names_its_line(project
     assert imported(project) == []
 
 
-def test_a_duplicate_split_across_two_workers_batches_is_found(project, people, postgres, workers_only):
+class ReadyWorkers(exports.processes.WorkerProcesses):
+    """Worker processes that are all ready before the first task: tasks go to each in turn."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        for worker in self.workers:
+            while not worker.is_ready():
+                time.sleep(0.05)
+
+
+def test_a_duplicate_split_across_two_workers_batches_is_found(project, people, postgres, workers_only,
+                                                               monkeypatch):
+    monkeypatch.setattr(exports.imports, "WorkerProcesses", ReadyWorkers)
     texts = ["One.", "Repeated across batches.", "Three.", "Four.", "Repeated across batches.", "Six.",
              "Seven.", FIXTURE_TEXTS[1], "Nine.", "One."]
     result = import_bytes(project, "".join(text + "\n" for text in texts).encode(), "text", processes=2,

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import exports.processes
 from exports.processes import WorkerFailed, WorkerLost, WorkerProcesses
 
 
@@ -44,12 +45,13 @@ def test_workers_answer_every_task_in_order_from_processes_of_their_own():
         again = list(workers.map(["x", "y"]))  # a second map on the same workers
     assert [task for _, _, task in answers] == list(range(25))
     assert {tag for tag, _, _ in answers} == {"w"}
-    assert {pid for _, pid, _ in answers} == set(pids) and os.getpid() not in pids and len(set(pids)) == 2
+    assert {pid for _, pid, _ in answers} <= set(pids) and os.getpid() not in pids and len(set(pids)) == 2
     assert [task for _, _, task in again] == ["x", "y"]
     assert all(gone(pid) for pid in pids)
 
 
-def test_tasks_are_answered_here_only_until_a_worker_answers_and_order_is_kept():
+def test_tasks_are_answered_here_only_while_no_worker_is_ready_and_order_is_kept(monkeypatch):
+    monkeypatch.setattr(exports.processes, "HERE_AT_MOST", 3)
     here_answered = []
 
     def here(task):
@@ -58,13 +60,18 @@ def test_tasks_are_answered_here_only_until_a_worker_answers_and_order_is_kept()
 
     with WorkerProcesses(1, Echo, "w") as workers:
         answers = list(workers.map(range(12), here))
-    assert [task for _, _, task in answers] == list(range(12))
-    # The worker takes a second or more to start: meanwhile this process answered the tasks after the two sent.
-    assert here_answered and here_answered[0] == 2
-    assert here_answered == list(range(2, 2 + len(here_answered)))
-    first_from_worker = next(i for i, (tag, _, _) in enumerate(answers) if tag == "w")
-    later = [tag for tag, _, task in answers if task > max(here_answered)]
-    assert first_from_worker == 0 and set(later) == {"w"}  # none after the first answer
+        more = list(workers.map(range(3), here))  # the worker is ready now: nothing more here
+    assert [task for _, _, task in answers] == list(range(12)) and [task for _, _, task in more] == [0, 1, 2]
+    # The worker takes a second or more to start: meanwhile this process answered the first tasks, as many as
+    # it may, and the worker all the others.
+    assert here_answered == [0, 1, 2]
+    assert [tag for tag, _, _ in answers] == ["here"] * 3 + ["w"] * 9 and {tag for tag, _, _ in more} == {"w"}
+
+
+def test_a_worker_whose_handler_cannot_be_made_fails_the_map():
+    with pytest.raises(WorkerFailed, match="TypeError"):
+        with WorkerProcesses(1, Echo) as workers:  # Echo() without its tag
+            list(workers.map([1]))
 
 
 def test_a_handler_that_raises_fails_the_map_with_its_traceback():
@@ -85,8 +92,9 @@ def test_a_worker_that_exits_ends_the_map_and_the_others_are_stopped():
 def test_a_worker_killed_while_it_works_ends_the_map_naming_the_signal():
     with WorkerProcesses(2, Echo, "w") as workers:
         answers = workers.map([0.0, 30.0, 0.0])
-        assert next(answers)[2] == 0.0
-        os.kill(workers.pids[1], signal.SIGKILL)  # the one sleeping on the second task
+        _, pid, task = next(answers)
+        assert task == 0.0
+        os.kill(pid, signal.SIGKILL)  # it was sent the second task too, and sleeps on it
         with pytest.raises(WorkerLost, match="killed by signal 9"):
             next(answers)
         pids = workers.pids
