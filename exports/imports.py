@@ -190,7 +190,7 @@ def checkers(context: ImportContext, processes: int) -> Iterator[Callable[[Itera
 
         def check(chunks: Iterable) -> Iterator:
             try:
-                yield from workers.map(chunks, here)
+                yield from workers.map(chunks, here if settings.IMPORT_CHECK_WHILE_STARTING else None)
             except WorkerLost as exc:
                 raise ImportProcessLost(
                     f"a process reading the file stopped ({exc}: killed, or out of memory); nothing from this "

@@ -18,8 +18,8 @@ pipe for the other.
 
 Starting a worker takes a second or two (Python, Django, spaCy); it says when
 it is ready, and only then is it sent tasks. Until one is, the importing
-process answers tasks itself (``map``'s ``here``, at most ``HERE_AT_MOST``),
-in order, so what it answers is used at once.
+process may answer tasks itself (``map``'s ``here``), in order, so what it
+answers is used at once and nothing waits on a worker still starting.
 
 A worker that dies (killed, out of memory) ends the map with ``WorkerLost``;
 a handler that raises sends its traceback back, raised as ``WorkerFailed``.
@@ -44,7 +44,6 @@ from multiprocessing.connection import Connection, wait
 from django.conf import settings
 
 IN_FLIGHT = 2  # tasks sent to a worker and not yet answered: one to work on, one waiting
-HERE_AT_MOST = 8  # tasks a map answers here while no worker is ready
 STOP_SECONDS = 30
 _END = object()
 
@@ -151,14 +150,15 @@ class WorkerProcesses:
     def pids(self) -> list[int]:
         return [worker.process.pid for worker in self.workers]
 
-    def map(self, tasks: Iterable, here: Callable | None = None) -> Iterator:
+    def map(self, tasks: Iterable, here: Callable | None = None, here_at_most: int | None = None) -> Iterator:
         """``handler(task)`` of each task, in their order, computed by the workers that are ready; while none
-        is, by ``here(task)`` when it is given (the handler made in this process), for ``HERE_AT_MOST`` tasks."""
+        is, by ``here(task)`` when it is given (the handler made in this process; ``here_at_most`` tasks at
+        most, when given)."""
         if any(worker.pending for worker in self.workers):
             raise RuntimeError("the tasks of an earlier map are still being answered")
         tasks = iter(tasks)
         slots: deque[_Worker] = deque()  # the worker answering each task sent, in the tasks' order
-        here_left = HERE_AT_MOST if here is not None else 0
+        here_left = (float("inf") if here_at_most is None else here_at_most) if here is not None else 0
         exhausted = False
         while True:
             sent = True

@@ -45,9 +45,9 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def workers_only(monkeypatch):
+def workers_only(settings):
     """Every chunk checked by a worker process: none in this process while they start up."""
-    monkeypatch.setattr(exports.processes, "HERE_AT_MOST", 0)
+    settings.IMPORT_CHECK_WHILE_STARTING = False
 
 
 def news(n: int, city: str = "Aleppo", label: str = "GPE") -> dict:

@@ -139,7 +139,7 @@ def import_processes_of(root: int) -> list[int]:
 class PreforkWorker:
     """``celery -A annotator worker --pool prefork`` (the product's default pool, whose pool processes are
     daemons) as a subprocess on a queue of its own, reading the test database; its imports always use two
-    worker processes (``IMPORT_PARALLEL_BYTES=0``), in batches of 5 lines."""
+    worker processes (``IMPORT_PARALLEL_BYTES=0``), which check every batch of 5 lines."""
 
     def __init__(self):
         import uuid
@@ -156,7 +156,7 @@ class PreforkWorker:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.pipelines.worker_settings",
                "DATABASE_URL": worker_database_url(), "DJANGO_MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
                "CELERY_TASK_DEFAULT_QUEUE": self.queue, "IMPORT_PARALLEL_BYTES": "0", "IMPORT_PROCESSES": "2",
-               "IMPORT_BATCH_SIZE": "5", "LOG_LEVEL": "WARNING"}
+               "IMPORT_BATCH_SIZE": "5", "IMPORT_CHECK_WHILE_STARTING": "false", "LOG_LEVEL": "WARNING"}
         self.log = tempfile.NamedTemporaryFile(prefix="annotator-prefork-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "annotator", "worker", "--pool", "prefork", "--concurrency", "1",

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-import exports.processes
 from exports.processes import WorkerFailed, WorkerLost, WorkerProcesses
 
 
@@ -50,8 +49,7 @@ def test_workers_answer_every_task_in_order_from_processes_of_their_own():
     assert all(gone(pid) for pid in pids)
 
 
-def test_tasks_are_answered_here_only_while_no_worker_is_ready_and_order_is_kept(monkeypatch):
-    monkeypatch.setattr(exports.processes, "HERE_AT_MOST", 3)
+def test_tasks_are_answered_here_only_while_no_worker_is_ready_and_order_is_kept():
     here_answered = []
 
     def here(task):
@@ -59,7 +57,7 @@ def test_tasks_are_answered_here_only_while_no_worker_is_ready_and_order_is_kept
         return "here", os.getpid(), task
 
     with WorkerProcesses(1, Echo, "w") as workers:
-        answers = list(workers.map(range(12), here))
+        answers = list(workers.map(range(12), here, here_at_most=3))
         more = list(workers.map(range(3), here))  # the worker is ready now: nothing more here
     assert [task for _, _, task in answers] == list(range(12)) and [task for _, _, task in more] == [0, 1, 2]
     # The worker takes a second or more to start: meanwhile this process answered the first tasks, as many as
