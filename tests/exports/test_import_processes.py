@@ -99,7 +99,7 @@ def files_of_every_format() -> dict[str, tuple[bytes, dict]]:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "conll", "spacy", "doccano", "prodigy", "text"])
-def test_every_format_stores_the_same_from_worker_processes_as_in_one_process(project, people, postgres, fmt):
+def test_every_format_stores_the_same_from_worker_processes_as_in_one_process(project, people, fmt):
     data, options = files_of_every_format()[fmt]
     results = {}
     for processes in (0, 2):
@@ -122,7 +122,7 @@ def test_every_format_stores_the_same_from_worker_processes_as_in_one_process(pr
      "line 14: not valid UTF-8"),
 ], ids=["invalid-json", "span-off-token", "invalid-utf8"])
 def test_a_bad_line_in_the_middle_of_a_workers_batch_names_its_line_and_keeps_nothing(
-        project, people, postgres, workers_only, content, error):
+        project, people, workers_only, content, error):
     before = (Document.objects.count(), Annotation.objects.count(), Span.objects.count())
     data = content.encode() if isinstance(content, str) else content
     with pytest.raises(FormatError) as failed:
@@ -131,7 +131,7 @@ def test_a_bad_line_in_the_middle_of_a_workers_batch_names_its_line_and_keeps_no
     assert (Document.objects.count(), Annotation.objects.count(), Span.objects.count()) == before
 
 
-def test_a_bad_conll_tag_in_the_middle_of_a_workers_batch_names_its_line(project, people, postgres, workers_only):
+def test_a_bad_conll_tag_in_the_middle_of_a_workers_batch_names_its_line(project, people, workers_only):
     records = [record for _, record in read_jsonl(io.StringIO(jsonl(*[news(n) for n in range(12)])))]
     lines = "".join(write_conll(records, blank_pipeline("en"))).splitlines(keepends=True)
     bad = lines.index("Haddad I-PERSON\n", len(lines) // 2)  # an entity's last token, in a later batch
@@ -152,8 +152,7 @@ class ReadyWorkers(exports.processes.WorkerProcesses):
                 time.sleep(0.05)
 
 
-def test_a_duplicate_split_across_two_workers_batches_is_found(project, people, postgres, workers_only,
-                                                               monkeypatch):
+def test_a_duplicate_split_across_two_workers_batches_is_found(project, people, workers_only, monkeypatch):
     monkeypatch.setattr(exports.imports, "WorkerProcesses", ReadyWorkers)
     texts = ["One.", "Repeated across batches.", "Three.", "Four.", "Repeated across batches.", "Six.",
              "Seven.", FIXTURE_TEXTS[1], "Nine.", "One."]
@@ -165,7 +164,7 @@ def test_a_duplicate_split_across_two_workers_batches_is_found(project, people, 
                                                    "Seven.", "Nine."]
 
 
-def test_labels_new_in_two_workers_batches_are_created_once(project, people, postgres, workers_only):
+def test_labels_new_in_two_workers_batches_are_created_once(project, people, workers_only):
     lines = [news(n, "Osaka", "GPE" if n < 4 else "CITY") for n in range(9)]  # CITY first on line 5 (batch 2)
     result = import_bytes(project, jsonl(*lines).encode(), "jsonl", processes=2, importer=people["admin"],
                           create_labels=True)
