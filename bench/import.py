@@ -26,10 +26,10 @@ process tree (the worker and the import's processes, summed, sampled every
 0.05 s), then the ratio of the peaks, and the load average when each import ended
 (the machine may be shared: figures are only as quiet as it is).
 
-Figures on the 2-core development machine, shared with a test suite (load average 1.8-2.5): JSONL
-2,547 documents/s at 100,000 (2,222 at 10,000), CoNLL 2,214/s (1,965); worker tree peak RSS 358 vs 376
-MiB (JSONL) and 350 vs 365 MiB (CoNLL) at 10,000 vs 100,000 documents. The import before worker
-processes, in the next minutes: JSONL 1,989/s. See README, Performance.
+Figures on the 2-core development machine, shared with other work (load average 1.6-2.1): JSONL 3,015
+documents/s at 100,000 (2,002 at 10,000), CoNLL 3,472/s (2,326); worker tree peak RSS 357 vs 373 MiB
+(JSONL) and 357 vs 365 MiB (CoNLL) at 10,000 vs 100,000 documents. The import before worker processes,
+in the next minutes: JSONL 2,043/s. See README, Performance.
 
 The database is a dedicated one on the same server as DATABASE_URL
 (``annotator_bench`` unless ``--database`` says otherwise), created when
