@@ -1,29 +1,35 @@
-"""Import benchmark: JSONL documents with spans into PostgreSQL, through a real Celery worker.
+"""Import benchmark: JSONL and CoNLL files of the same documents into PostgreSQL, through a real Celery worker.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/annotator \\
-    CELERY_BROKER_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/import.py [--docs 100000] [--small 10000]
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/import.py [--docs 100000] [--small 10000] \\
+        [--formats jsonl,conll] [--processes N] [--pool solo|prefork]
 
 For each size (``--small`` first, then ``--docs``) it writes a JSON Lines file of
 generated news-like documents (about 60 spaCy tokens and 5 token-aligned
 PERSON/GPE/ORG spans each, with accented names, an emoji in some sentences and
-a random number in every sentence), creates a fresh project, starts a worker
+a random number in every sentence) and the CoNLL file of the same documents (our
+CoNLL export of them: a ``-DOCSTART-`` line per document, a token per line,
+IOB2 tags). Each file goes into a fresh project through a fresh worker
 
     celery -A annotator worker --pool solo --concurrency 1 -Q <a queue of its own>
 
-as a subprocess with the same environment, and imports the file the way the
-API does: ``exports.actions.do_start_import`` stores the upload and queues
-``exports.run_import`` on commit; the worker runs it: every span checked for
-bounds, label, overlap and alignment with the project language's spaCy
-tokens (see ``exports.imports._Tokenizer``, which also packs the tokens stored with each document), rows written with ``COPY``, all in
-one transaction. It prints documents, spans, wall seconds (from queueing to
-the job row saying succeeded), documents per second, and the worker's peak
-RSS (``VmHWM`` in ``/proc/<pid>/status``; a fresh worker per size, so each
-peak is that import's), then the ratio of the peaks.
+started as a subprocess with the same environment, the way the API imports it:
+``exports.actions.do_start_import`` stores the upload and queues
+``exports.run_import`` on commit; the worker runs it: the file cut into
+chunks that ``IMPORT_PROCESSES`` worker processes read, check (every span for
+bounds, label, overlap and alignment with its document's tokens: the project
+language's spaCy tokens for JSONL, which are packed and stored, the file's own
+for CoNLL) and pack, while the worker stores them with ``COPY``, all in one
+transaction. It prints documents, spans, wall seconds (from queueing to the job
+row saying succeeded), documents per second, and the peak RSS of the worker's
+process tree (the worker and the import's processes, summed, sampled every
+0.05 s), then the ratio of the peaks, and the load average when each import ended
+(the machine may be shared: figures are only as quiet as it is).
 
-Figures on the 2-core development machine (shared with other work, load
-average 3-6 during the runs): 10,000 documents in 3.9-4.4 s (2,260-2,530
-documents/s), 100,000 in 37.6-41.3 s (2,420-2,660 documents/s); worker peak
-RSS 169 MiB for both (idle 151 MiB), ratio 1.00-1.01.
+Figures on the 2-core development machine, shared with other work (load average 1.6-2.1): JSONL 3,015
+documents/s at 100,000 (2,002 at 10,000), CoNLL 3,472/s (2,326); worker tree peak RSS 357 vs 373 MiB
+(JSONL) and 357 vs 365 MiB (CoNLL) at 10,000 vs 100,000 documents. The import before worker processes,
+in the next minutes: JSONL 2,043/s. See README, Performance.
 
 The database is a dedicated one on the same server as DATABASE_URL
 (``annotator_bench`` unless ``--database`` says otherwise), created when
@@ -34,11 +40,13 @@ in this process instead (no broker needed) and the output says so.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -56,19 +64,22 @@ from bench.common import (  # noqa: E402 - after the sys.path fix above
     write_corpus,
 )
 
+FORMATS = ("jsonl", "conll")
+
 
 class Worker:
-    """``celery worker`` in a subprocess on a queue of its own; the process whose memory is measured."""
+    """``celery worker`` in a subprocess on a queue of its own; the process tree whose memory is measured."""
 
-    def __init__(self, queue: str):
+    def __init__(self, queue: str, pool: str):
         self.queue = queue
+        self.pool = pool
         self.node = f"bench-{uuid.uuid4().hex[:8]}@%h"
         self.process = None
 
     def __enter__(self) -> Worker:
         from annotator.celery import app
 
-        command = [str(BASE_DIR / ".venv" / "bin" / "celery"), "-A", "annotator", "worker", "--pool", "solo",
+        command = [str(BASE_DIR / ".venv" / "bin" / "celery"), "-A", "annotator", "worker", "--pool", self.pool,
                    "--concurrency", "1", "-Q", self.queue, "-n", self.node, "--loglevel", "WARNING",
                    "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if not Path(command[0]).exists():
@@ -87,11 +98,8 @@ class Worker:
         self.log.seek(0)
         return "\n".join(self.log.read().decode(errors="replace").splitlines()[-lines:])
 
-    def peak_rss_mib(self) -> float:
-        return vm_kib(self.process.pid, "VmHWM") / 1024
-
-    def rss_mib(self) -> float:
-        return vm_kib(self.process.pid, "VmRSS") / 1024
+    def tree_rss_mib(self) -> float:
+        return sum(rss_kib(pid) for pid in process_tree(self.process.pid)) / 1024
 
     def __exit__(self, *exc) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -103,13 +111,72 @@ class Worker:
         self.log.close()
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (from /proc's parent ids)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:  # it has just ended
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, ()))
+    return tree
+
+
+def rss_kib(pid: int | str) -> int:
+    try:
+        return vm_kib(pid, "VmRSS")
+    except (OSError, RuntimeError):  # ended, or a zombie
+        return 0
+
+
+class PeakSampler:
+    """The peak of ``measure()`` sampled on a thread every ``interval`` seconds while the block runs."""
+
+    def __init__(self, measure, interval: float = 0.05):
+        self.measure, self.interval, self.peak = measure, interval, 0.0
+        self.stop = threading.Event()
+
+    def __enter__(self) -> PeakSampler:
+        def sample():
+            while not self.stop.is_set():
+                self.peak = max(self.peak, self.measure())
+                self.stop.wait(self.interval)
+
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.peak = max(self.peak, self.measure())
+
+
 def peak_rss_self_mib() -> float:
     return vm_kib("self", "VmHWM") / 1024
 
 
+def write_conll_of(jsonl: Path, path: Path) -> None:
+    """Our CoNLL export of the JSON Lines file's documents: the same texts, tokens and entities."""
+    from exports.formats.conll import write_conll
+    from exports.formats.jsonl import read_jsonl
+    from projects.tokens import blank_pipeline
+
+    with open(jsonl, encoding="utf-8") as lines, open(path, "w", encoding="utf-8") as out:
+        out.writelines(write_conll((record for _, record in read_jsonl(lines)), blank_pipeline("en")))
+
+
 # ------------------------------------------------------------------------------------- one run
 
-def run_once(count: int, workdir: Path, *, eager: bool, queue: str) -> dict:
+def run_once(path: Path, fmt: str, count: int, *, eager: bool, queue: str, pool: str) -> dict:
     from django.contrib.auth import get_user_model
     from django.core.files import File
     from django.db import connection
@@ -119,16 +186,14 @@ def run_once(count: int, workdir: Path, *, eager: bool, queue: str) -> dict:
     from projects.actions.projects import do_create_project
     from projects.models import Document, Job, Span
 
-    path = workdir / f"bench-{count}.jsonl"
-    write_corpus(path, count, seed=count)
     user, _ = get_user_model().objects.get_or_create(username="bench")
-    project = do_create_project(acting_user=user, name=f"Import bench, {count} documents")
+    project = do_create_project(acting_user=user, name=f"Import bench, {count} documents, {fmt}")
     for label in LABELS:
         do_create_label(project, acting_user=user, name=label, kind="entity")
 
     def start() -> Job:
         with open(path, "rb") as fh:
-            return do_start_import(project, File(fh, name=path.name), fmt="jsonl", create_labels=False,
+            return do_start_import(project, File(fh, name=path.name), fmt=fmt, create_labels=False,
                                    skip_duplicates=True, acting_user=user)
 
     if eager:
@@ -138,28 +203,30 @@ def run_once(count: int, workdir: Path, *, eager: bool, queue: str) -> dict:
         wall = time.perf_counter() - started
         idle = peak = None
     else:
-        with Worker(queue) as worker:
-            idle = worker.rss_mib()
-            started = time.perf_counter()
-            job = start()
-            while True:
-                job.refresh_from_db()
-                if job.is_finished:
-                    break
-                time.sleep(0.1)
-            wall = time.perf_counter() - started
-            peak = worker.peak_rss_mib()
+        with Worker(queue, pool) as worker:
+            idle = worker.tree_rss_mib()
+            with PeakSampler(worker.tree_rss_mib) as sampler:
+                started = time.perf_counter()
+                job = start()
+                while True:
+                    job.refresh_from_db()
+                    if job.is_finished:
+                        break
+                    time.sleep(0.05)
+                wall = time.perf_counter() - started
+            peak = sampler.peak
             if job.status != Job.Status.SUCCEEDED:
                 print(worker.log_tail(), file=sys.stderr)
+    load = os.getloadavg()[0]
     connection.close()
     if job.status != Job.Status.SUCCEEDED:
-        sys.exit(f"the import job {job.status}: {job.error}")
+        sys.exit(f"the {fmt} import job {job.status}: {job.error}")
     documents = Document.objects.filter(project=project).count()
     spans = Span.objects.filter(annotation__document__project=project).count()
     return {
         "documents": documents, "spans": spans, "wall": wall, "rate": documents / wall,
         "worker_seconds": (job.finished_at - job.started_at).total_seconds(), "idle_rss": idle, "peak_rss": peak,
-        "file_mib": path.stat().st_size / 2**20,
+        "file_mib": path.stat().st_size / 2**20, "load": load,
     }
 
 
@@ -168,14 +235,23 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000, help="documents in the large run (default 100000)")
     parser.add_argument("--small", type=int, default=10_000,
                         help="documents in the small run, for the memory ratio (default 10000; 0 to skip)")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="jsonl, conll or both (default)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="the import's worker processes (IMPORT_PROCESSES; default one per core)")
+    parser.add_argument("--pool", default="solo", choices=("solo", "prefork"), help="the Celery worker's pool")
     parser.add_argument("--database", default="annotator_bench", help="the dedicated database (emptied!)")
     parser.add_argument("--eager", action="store_true", help="import in this process, without a worker")
     args = parser.parse_args()
+    formats = [fmt for fmt in args.formats.split(",") if fmt]
+    if not set(formats) <= set(FORMATS):
+        sys.exit(f"--formats takes {' and '.join(FORMATS)}")
 
     if not os.environ.get("DATABASE_URL"):
         sys.exit("DATABASE_URL (postgres://...) is required")
     if not args.eager and not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
         sys.exit("CELERY_BROKER_URL (redis://...) is required for the worker path; or pass --eager")
+    if args.processes is not None:
+        os.environ["IMPORT_PROCESSES"] = str(args.processes)  # read by the worker's settings, and this process's
     url = bench_database_url(os.environ["DATABASE_URL"], args.database)
     ensure_database(url, args.database)
     queue = f"bench-import-{uuid.uuid4().hex[:8]}"
@@ -185,24 +261,41 @@ def main() -> None:
         setup_django(url, str(workdir / "media"), queue)
         from django.conf import settings
 
-        where = "in this process (eager, no worker)" if args.eager else "on a Celery worker subprocess (solo pool)"
-        print(f"import bench: jsonl on PostgreSQL database {args.database!r}, {where}, "
-              f"batch size {settings.IMPORT_BATCH_SIZE}, DEBUG={settings.DEBUG}")
+        where = ("in this process (eager, no worker)" if args.eager else
+                 f"on a Celery worker subprocess ({args.pool} pool)")
+        print(f"import bench: {' and '.join(formats)} on PostgreSQL database {args.database!r}, {where}, "
+              f"{settings.IMPORT_PROCESSES} import processes, batch size {settings.IMPORT_BATCH_SIZE}, "
+              f"DEBUG={settings.DEBUG}; load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+              flush=True)
         sizes = [n for n in (args.small, args.docs) if n]
         results = {}
         for count in sizes:
-            result = results[count] = run_once(count, workdir, eager=args.eager, queue=queue)
-            memory = (f"worker RSS idle {result['idle_rss']:.0f} MiB, peak {result['peak_rss']:.0f} MiB"
-                      if result["peak_rss"] else f"this process peak RSS {peak_rss_self_mib():.0f} MiB (cumulative)")
-            print(f"{count:>8} docs ({result['file_mib']:.1f} MiB file): {result['documents']} documents, "
-                  f"{result['spans']} spans, {result['wall']:.1f} s wall ({result['worker_seconds']:.1f} s in the "
-                  f"job), {result['rate']:,.0f} documents/s; {memory}", flush=True)
+            jsonl = workdir / f"bench-{count}.jsonl"
+            write_corpus(jsonl, count, seed=count)
+            for fmt in formats:
+                path = jsonl
+                if fmt == "conll":
+                    path = workdir / f"bench-{count}.conll"
+                    write_conll_of(jsonl, path)
+                result = results[fmt, count] = run_once(path, fmt, count, eager=args.eager, queue=queue,
+                                                        pool=args.pool)
+                memory = (f"worker tree RSS idle {result['idle_rss']:.0f} MiB, peak {result['peak_rss']:.0f} MiB"
+                          if result["peak_rss"] else
+                          f"this process peak RSS {peak_rss_self_mib():.0f} MiB (cumulative)")
+                print(f"{fmt:>5} {count:>8} docs ({result['file_mib']:.1f} MiB file): {result['documents']} "
+                      f"documents, {result['spans']} spans, {result['wall']:.1f} s wall ({result['worker_seconds']:.1f}"
+                      f" s in the job), {result['rate']:,.0f} documents/s; {memory}; load average "
+                      f"{result['load']:.1f}", flush=True)
+                if fmt == "conll":
+                    path.unlink()
+            jsonl.unlink()
         if len(sizes) == 2 and not args.eager:
-            small, large = (results[n] for n in sizes)
-            print(f"peak worker RSS {sizes[0]:,} vs {sizes[1]:,} documents: {small['peak_rss']:.0f} MiB vs "
-                  f"{large['peak_rss']:.0f} MiB, ratio {large['peak_rss'] / small['peak_rss']:.2f} "
-                  f"(growth over idle {small['peak_rss'] - small['idle_rss']:.0f} vs "
-                  f"{large['peak_rss'] - large['idle_rss']:.0f} MiB)")
+            for fmt in formats:
+                small, large = (results[fmt, n] for n in sizes)
+                print(f"{fmt}: peak worker tree RSS {sizes[0]:,} vs {sizes[1]:,} documents: {small['peak_rss']:.0f} "
+                      f"MiB vs {large['peak_rss']:.0f} MiB, ratio {large['peak_rss'] / small['peak_rss']:.2f}")
+        print(json.dumps({f"{fmt}-{n}": {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()}
+                          for (fmt, n), r in results.items()}))
 
 
 if __name__ == "__main__":

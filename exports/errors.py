@@ -12,3 +12,9 @@ class InvalidFile(AnnotatorError):
     """An import's file that cannot be taken as it is; nothing from it is kept."""
 
     code = "invalid_file"
+
+
+class ImportProcessLost(AnnotatorError):
+    """A worker process reading an import's file died (killed, out of memory); nothing from the file is kept."""
+
+    code = "import_process_lost"

@@ -1,42 +1,52 @@
 """Imports: a file of any registered format into a project, all or nothing.
 
-The file is read as a stream and written in batches inside one transaction,
-so a 100,000-line file never sits in memory whole, and one bad line rolls the
-whole import back with its line number. Memory per import is bounded by the
-batch size: duplicates of earlier batches are found in the database (the
-transaction sees its own rows), spaCy's vocabulary is kept from growing (see
-``projects.tokens.BulkTokenizer``) and Django's debug query log is cleared as it goes.
+The file is cut into chunks of whole lines (``exports.import_chunks``): worker
+processes read, check and tokenize them (``exports.processes``; a small file's
+chunks are checked in this process), and this process stores their documents
+in file order, in one transaction, so one bad line rolls the whole import back
+with its line number, the first in the file. Memory per import is bounded by
+the chunks in flight: duplicates of earlier chunks are found in the database
+(the transaction sees its own rows), each worker's spaCy vocabulary is kept
+from growing (``projects.tokens.BulkTokenizer``) and Django's debug query log is
+cleared as it goes.
 
-Checked documents go to ``projects.bulk``'s document writer: on PostgreSQL
-``COPY`` on a thread of its own while the next batch is checked, elsewhere
-``bulk_create``. ``bench/import.py`` measures it.
+Checked documents come packed for ``projects.bulk``'s document writer: on
+PostgreSQL ``COPY`` on a thread of its own while the next chunk is taken in,
+elsewhere ``bulk_create``. ``bench/import.py`` measures it.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import reset_queries, transaction
 
-from exports.errors import InvalidFile
-from exports.formats import FORMATS
+from exports.errors import ImportProcessLost, InvalidFile
+from exports.formats import FORMATS, conll
+from exports.import_chunks import (
+    LINE_END,
+    Checked,
+    Checker,
+    ConllDocuments,
+    ImportContext,
+    Records,
+    SurveyLines,
+    cut,
+)
+from exports.processes import WorkerLost, WorkerProcesses
 from exports.records import DocumentRecord, FormatError
 from projects import bulk
 from projects.actions.jobs import JobCancelled, is_cancelled, report_progress, succeed_running_job
 from projects.actions.labels import do_create_missing_labels, labels_by_name
-from projects.errors import InvalidInput, over_limit
-from projects.inputs import check_input
-from projects.models import Document, Job, Label, Project
+from projects.models import Job, Label, Project
+from projects.selectors import stored_content_hashes
 from projects.signals import annotation_submitted
-from projects.spans import RelationIn, SpanIn, check_relations, check_spans
-from projects.token_columns import columns_of, file_columns
-from projects.tokens import BulkTokenizer, Tokens
 
-LABEL_NAME_MAX = Label._meta.get_field("name").max_length
 # What a file's spans become: the importer's submitted annotation, or the document's gold.
 ANNOTATIONS_AS = ("submitted", "gold")
 # An import of at least this many documents refreshes the planner's statistics when it commits.
@@ -78,15 +88,46 @@ def count_lines(raw) -> int:
 
 def read_records(fmt_name: str, raw, language: str, options: dict | None = None
                  ) -> Iterable[tuple[int, DocumentRecord]]:
-    """The records of binary file ``raw`` in format ``fmt_name``; ``options`` go to the reader as keyword
-    arguments (those its ``Format.reader_options`` names, like ``{"documents": "sentence"}`` for conll)."""
+    """The records of binary file ``raw`` in format ``fmt_name``, read here, in this process; ``options`` go to
+    the reader as keyword arguments (those its ``Format.reader_options`` names, like ``{"documents":
+    "sentence"}`` for conll)."""
     fmt = FORMATS[fmt_name]
     options = options or {}
     if fmt.binary:
         import spacy
 
+        raw.seek(0)
         return fmt.reader(raw.read(), spacy.blank(language), **options)
     return fmt.reader(_Lines(raw), **options)
+
+
+def import_file(project: Project, fmt_name: str, raw, *, importer, options: dict | None = None,
+                create_labels: bool = False, skip_duplicates: bool = True, annotations_as: str = "submitted",
+                job: Job | None = None, batch_size: int | None = None, processes: int | None = None) -> dict:
+    """Import binary file ``raw`` in format ``fmt_name`` (reader ``options`` as ``read_records`` takes them).
+
+    Read, checked and tokenized by chunks of ``batch_size`` lines (CoNLL: documents; a DocBin, read
+    here: records) in ``processes`` worker processes, by default ``IMPORT_PROCESSES`` for a file of
+    ``IMPORT_PARALLEL_BYTES`` or more and none (this process) for a smaller one; stored as
+    ``import_records`` says. ``ImportProcessLost`` if a worker process dies.
+    """
+    fmt = FORMATS[fmt_name]
+    options = options or {}
+    batch_size = batch_size or settings.IMPORT_BATCH_SIZE
+    if processes is None:
+        raw.seek(0, 2)
+        processes = settings.IMPORT_PROCESSES if raw.tell() >= settings.IMPORT_PARALLEL_BYTES else 0
+    context = import_context(project, fmt_name, options, create_labels=create_labels)
+    with checkers(context, processes) as check:
+        raw.seek(0)
+        if fmt.binary:
+            chunks = check(records_chunks(read_records(fmt_name, raw, project.language, options), batch_size))
+        elif fmt_name == "conll":
+            chunks = conll_chunks(raw, check, options.get("documents", "auto"), batch_size)
+        else:
+            chunks = check(cut(raw, LINE_END, batch_size))
+        return store_checked(project, chunks, importer=importer, create_labels=create_labels,
+                             skip_duplicates=skip_duplicates, annotations_as=annotations_as, job=job)
 
 
 def import_records(
@@ -99,8 +140,10 @@ def import_records(
     batch_size: int | None = None,
     job: Job | None = None,
     annotations_as: str = "submitted",
+    processes: int = 0,
 ) -> dict:
-    """Store records as documents (and the importer's annotations), all or nothing.
+    """Store records as documents (and the importer's annotations), all or nothing; checked in this
+    process, or with ``processes`` in that many worker processes (the records are sent there).
 
     ``annotations_as="submitted"`` stores an annotated record's spans (none, too) as the
     importer's submitted annotation (the importer then holds one of the document's k
@@ -114,27 +157,104 @@ def import_records(
 
     Raises FormatError naming the line of the first bad record; nothing is kept then.
     """
-    batch_size = batch_size or settings.IMPORT_BATCH_SIZE
+    context = import_context(project, None, {}, create_labels=create_labels)
+    with checkers(context, processes) as check:
+        return store_checked(project, check(records_chunks(records, batch_size or settings.IMPORT_BATCH_SIZE)),
+                             importer=importer, create_labels=create_labels, skip_duplicates=skip_duplicates,
+                             annotations_as=annotations_as, job=job)
+
+
+def import_context(project: Project, fmt_name: str | None, options: dict, *, create_labels: bool) -> ImportContext:
     entity_labels, relation_labels = labels_by_name(project)
-    tokenizer = BulkTokenizer(project.language)
+    return ImportContext(fmt=fmt_name, options=options, language=project.language,
+                         entity_labels=frozenset(entity_labels), relation_labels=frozenset(relation_labels),
+                         create_labels=create_labels, allow_overlap=project.allow_overlapping_spans,
+                         copy=bulk.document_writer_class().copy, max_characters=settings.DOCUMENT_MAX_CHARACTERS,
+                         max_warnings=MAX_WARNINGS)
+
+
+@contextmanager
+def checkers(context: ImportContext, processes: int) -> Iterator[Callable[[Iterable], Iterator]]:
+    """``check(chunks)``: the chunks' results in order, from ``processes`` worker processes or (0) this one."""
+    if not processes:
+        checker = Checker(context)
+        yield lambda chunks: map(checker, chunks)
+        return
+    with WorkerProcesses(processes, Checker, context) as workers:
+        checker = None
+
+        def here(chunk):  # while no worker is ready yet
+            nonlocal checker
+            checker = checker or Checker(context)
+            return checker(chunk)
+
+        def check(chunks: Iterable) -> Iterator:
+            try:
+                yield from workers.map(chunks, here if settings.IMPORT_CHECK_WHILE_STARTING else None)
+            except WorkerLost as exc:
+                raise ImportProcessLost(
+                    f"a process reading the file stopped ({exc}: killed, or out of memory); nothing from this "
+                    "file was imported; start the import again", extra={"processes": processes}) from None
+
+        yield check
+
+
+def records_chunks(records: Iterable[tuple[int, DocumentRecord]], batch_size: int) -> Iterator[Records]:
+    records = iter(records)
+    while batch := list(islice(records, batch_size)):
+        yield Records(batch, batch[-1][0])
+
+
+def conll_chunks(raw, check: Callable[[Iterable], Iterator], documents: str, batch_size: int) -> Iterator[Checked]:
+    """A CoNLL file's chunks checked: first its survey, by pieces cut at sentence ends and merged in order
+    (FormatError for the file's first wrong line, as ``conll.read_conll`` says), then its documents, by
+    pieces of ``batch_size`` documents."""
+    if documents not in conll.DOCUMENTS:
+        raise ValueError(f"documents must be one of {', '.join(conll.DOCUMENTS)}, not {documents!r}")
+    survey = conll.Survey()
+    for part, undecodable in check(SurveyLines(piece.first_line, piece.data)
+                                   for piece in cut(raw, conll.SENTENCE_END, batch_size)):
+        if undecodable is not None:  # a line that is not text stops the survey at once, wherever it is
+            raise undecodable
+        survey.merge(part)
+    scheme = survey.finish()
+    by_sentence = survey.by_sentence(documents)
+    raw.seek(0)
+    pieces = cut(raw, conll.SENTENCE_END if by_sentence else conll.DOCUMENT_START, batch_size)
+    return check(ConllDocuments(piece.first_line, piece.data, scheme, by_sentence) for piece in pieces)
+
+
+def store_checked(project: Project, chunks: Iterable[Checked], *, importer, create_labels: bool,
+                  skip_duplicates: bool, annotations_as: str, job: Job | None) -> dict:
+    """Store checked chunks in their order, in one transaction: the first one with an error raises it."""
     if annotations_as not in ANNOTATIONS_AS:
         raise ValueError(f"annotations_as must be one of {', '.join(ANNOTATIONS_AS)}")
+    entity_labels, relation_labels = labels_by_name(project)
     writer = bulk.document_writer(project, acting_user=importer, as_gold=annotations_as == "gold")
     counts = {"documents": 0, "annotations": 0, "spans": 0, "relations": 0, "duplicates_skipped": 0,
               "blank_skipped": 0, "labels_created": [], "warnings": [], "warnings_total": 0}
-    records = iter(records)
     with transaction.atomic(), writer:
-        while batch := list(islice(records, batch_size)):
-            lines_done = batch[-1][0]
-            with tokenizer.batch():  # meanwhile the writer may still be storing the previous batch
-                batch = [(line_no, document) for line_no, record in batch
-                         if (document := _check_record(line_no, record, project, entity_labels, relation_labels,
-                                                       create_labels, counts, tokenizer, writer)) is not None]
+        for checked in chunks:
+            counts["blank_skipped"] += checked.blank_skipped
+            counts["warnings_total"] += checked.warnings_total - len(checked.warnings)
+            for line_no, message in checked.warnings:
+                _warn(counts, line_no, message)
+            if checked.error is not None:
+                raise checked.error
+            for kind, names in checked.new_labels if create_labels else ():
+                labels = entity_labels if kind == Label.Kind.ENTITY else relation_labels
+                missing = set(names) - labels.keys()
+                if missing:
+                    writer.wait()  # no savepoint of the label action may enclose a batch being written
+                    for label in do_create_missing_labels(project, missing, kind):
+                        labels[label.name] = label
+                        counts["labels_created"].append(label.name)
             writer.wait()  # the previous batch is in the database before duplicates are looked for
+            batch, lines_done = checked.documents, checked.last_line
             if skip_duplicates:
-                batch = _drop_duplicates(project, batch, counts)
-            writer.write([document for _, document in batch], entity_labels, relation_labels)
-            del batch
+                batch = _drop_duplicates(project, batch, checked.lines, counts)
+            writer.write(batch, entity_labels, relation_labels)
+            del batch, checked
             reset_queries()  # with DEBUG on, Django would keep every statement (each a whole batch) until the end
             if job is not None:
                 report_progress(job, lines_done)
@@ -153,78 +273,19 @@ def _warn(counts: dict, line_no: int, message: str) -> None:
         counts["warnings"].append({"line": line_no, "message": message})
 
 
-def _check_record(line_no, record, project, entity_labels, relation_labels, create_labels, counts,
-                  tokenizer, writer) -> bulk.NewDocument | None:
-    """Check one record and give it its tokens: the document to store, None for one to skip (a blank
-    text), FormatError if bad."""
-    if not record.text.strip() and not record.spans:
-        counts["blank_skipped"] += 1
-        _warn(counts, line_no, "the text is empty or only whitespace; skipped")
-        return None
-    for message in record.warnings:
-        _warn(counts, line_no, message)
-    try:
-        if len(record.text) > settings.DOCUMENT_MAX_CHARACTERS:
-            raise over_limit("DOCUMENT_MAX_CHARACTERS", f"the document has {len(record.text):,} characters",
-                             error=InvalidInput)
-        # What PostgreSQL or psycopg cannot store (NUL, lone surrogates) or Python cannot walk (deep meta)
-        # is named here rather than fail the whole job blindly.
-        check_input(record.text, "the text")
-        check_input(record.meta, "meta")
-        check_input([span.label for span in record.spans], "spans label")
-        check_input([relation.label for relation in record.relations], "relations label")
-        if create_labels:
-            for names, labels, kind in (({s.label for s in record.spans}, entity_labels, Label.Kind.ENTITY),
-                                        ({r.label for r in record.relations}, relation_labels, Label.Kind.RELATION)):
-                missing = names - labels.keys()
-                if missing:
-                    too_long = [name for name in missing if len(name) > LABEL_NAME_MAX]
-                    if too_long:
-                        raise InvalidInput(f"label {too_long[0][:40]!r}... is longer than {LABEL_NAME_MAX} "
-                                           f"characters", code="invalid_label_name")
-                    writer.wait()  # no savepoint of the label action may enclose a batch being written
-                    for label in do_create_missing_labels(project, missing, kind):
-                        labels[label.name] = label
-                        counts["labels_created"].append(label.name)
-        if not record.text.strip():
-            raise InvalidInput("the text is only whitespace, but it has spans")
-        own = file_columns(record.tokens, record.text)  # the file's own tokens (conll, spacy, Prodigy)
-        if own is not None:
-            tokens = Tokens.from_columns(own) if record.spans else None
-        else:
-            record.tokens, doc = tokenizer.tokenize(record.text)
-            tokens = Tokens.from_columns(columns_of(doc)) if record.spans else None
-        spans = [SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)]
-        if spans:
-            check_spans(spans, text_length=len(record.text), tokens=tokens,
-                        entity_labels=entity_labels, allow_overlap=project.allow_overlapping_spans)
-        if record.relations:
-            check_relations([RelationIn(str(r.head), str(r.tail), r.label) for r in record.relations],
-                            span_keys={s.key for s in spans}, relation_labels=relation_labels)
-    except InvalidInput as exc:
-        hint = " (import with create_labels=true to create it)" if exc.code == "unknown_label" else ""
-        raise FormatError(line_no, exc.detail + hint) from None
-    return bulk.NewDocument(text=record.text, content_hash=Document.hash_text(record.text), meta=record.meta,
-                            tokens=record.tokens, spans=record.spans if record.annotated else None,
-                            relations=record.relations)
-
-
-def _drop_duplicates(project, batch, counts):
+def _drop_duplicates(project, batch: bulk.DocumentBatch, lines: list[int], counts: dict) -> bulk.DocumentBatch:
     """Leave out texts already in the project, earlier batches of this file included, or earlier in this batch."""
-    existing = set(
-        Document.objects.filter(project=project, content_hash__in={document.content_hash for _, document in batch})
-        .values_list("content_hash", flat=True)
-    )
+    existing = stored_content_hashes(project, set(batch.hashes))
     kept = []
-    for line_no, document in batch:
-        if document.content_hash in existing:
+    for i, content_hash in enumerate(batch.hashes):
+        if content_hash in existing:
             counts["duplicates_skipped"] += 1
-            _warn(counts, line_no, "the same text as a document already in the project or earlier in the file; "
-                                   "skipped (import with skip_duplicates=false to keep it)")
+            _warn(counts, lines[i], "the same text as a document already in the project or earlier in the file; "
+                                    "skipped (import with skip_duplicates=false to keep it)")
             continue
-        existing.add(document.content_hash)
-        kept.append((line_no, document))
-    return kept
+        existing.add(content_hash)
+        kept.append(i)
+    return batch if len(kept) == len(batch) else batch.take(kept)
 
 
 def run_import(job: Job) -> dict:
@@ -244,9 +305,8 @@ def run_import(job: Job) -> dict:
         report_progress(job, 0, total)
         try:
             with transaction.atomic():
-                result = import_records(
-                    job.project,
-                    read_records(params["format"], raw, job.project.language, options),
+                result = import_file(
+                    job.project, params["format"], raw, options=options,
                     importer=importer,
                     create_labels=params.get("create_labels", False),
                     skip_duplicates=params.get("skip_duplicates", True),

@@ -59,6 +59,9 @@ class FormatError(ValueError):
         self.message = message
         super().__init__(f"line {line}: {message}" if line else message)
 
+    def __reduce__(self):  # pickled with its fields (worker processes send it back), not the joined message
+        return FormatError, (self.line, self.message)
+
 
 @dataclass(slots=True)
 class ExportStats:

@@ -17,6 +17,12 @@ rows from the same tuples:
   its own while its caller checks the next;
 - elsewhere, ``bulk_create``.
 
+Documents reach a writer as a ``DocumentBatch`` (``pack_documents``): its documents' own
+columns already in the form the writer stores (``COPY`` text on PostgreSQL), their
+spans and relations as flat integers. An import packs its batches in worker
+processes, where it checks them, so the process that writes only adds the columns
+that depend on the project (ids, status, the overlap sample) and sends them on.
+
 Everything happens in the caller's transaction: a batch that fails leaves the
 caller to roll back the whole of it.
 """
@@ -32,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from psycopg.adapt import PyFormat, Transformer
 from django.db.models import JSONField
 from django.utils import timezone
 
@@ -51,6 +58,9 @@ FIELDS = {
     Relation: ("annotation", "head", "tail", "label"),
     Suggestion: ("document", "start", "end", "label", "score", "model", "model_version"),
 }
+# The fields of a Document that ``pack_documents`` gives (the rest depend on the project): a run of FIELDS.
+PACKED = ("text", "meta", "content_hash", "tokens")
+assert "\t".join(PACKED) in "\t".join(FIELDS[Document])
 # The tables a DocumentWriter fills.
 DOCUMENT_TABLES = (Document, Annotation, Assignment, GoldRevision, Span, Relation)
 INSERT_BATCH = 2000  # rows per INSERT of insert()'s bulk_create (SQLite)
@@ -204,10 +214,97 @@ class NewDocument:
     relations: Sequence[NewRelation] = ()
 
 
-def document_writer(project: Project, *, acting_user, as_gold: bool = False) -> DocumentWriter:
+@dataclass(slots=True)
+class DocumentBatch:
+    """Checked documents as a writer stores them, made by ``pack_documents`` wherever they were checked.
+
+    Plain lists of strings, bytes and integers, cheap to send from one process
+    to another (a batch of ``NewDocument`` objects took more time to pickle and
+    unpickle than its ``COPY``). Per document: ``rows``, its ``PACKED`` columns
+    (``COPY`` text when ``copy``, else a tuple of values); ``hashes``, its
+    content hash; ``spans``, its annotation's spans as flat ``(start, end, label
+    index)`` triples, None when it has no annotation; ``relations``, flat
+    ``(head, tail, label index)`` triples. Label indices point into
+    ``entity_labels`` and ``relation_labels`` (names).
+    """
+
+    copy: bool
+    rows: list = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    spans: list[tuple[int, ...] | None] = field(default_factory=list)
+    relations: list[tuple[int, ...]] = field(default_factory=list)
+    entity_labels: list[str] = field(default_factory=list)
+    relation_labels: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, indices: Sequence[int]) -> DocumentBatch:
+        """The batch of these documents only, in this order."""
+        return DocumentBatch(self.copy, [self.rows[i] for i in indices], [self.hashes[i] for i in indices],
+                             [self.spans[i] for i in indices], [self.relations[i] for i in indices],
+                             self.entity_labels, self.relation_labels)
+
+
+def pack_documents(documents: Iterable[NewDocument], *, copy: bool) -> DocumentBatch:
+    """``documents`` as a ``DocumentBatch``: ``copy`` for ``CopyDocumentWriter`` (a writer's ``copy``). Pure."""
+    batch = DocumentBatch(copy)
+    entity_index: dict[str, int] = {}
+    relation_index: dict[str, int] = {}
+    for d in documents:
+        if copy:
+            tokens = "\\N" if d.tokens is None else "\\\\x" + d.tokens.hex()
+            batch.rows.append(f"{_copy_text(d.text)}\t{_copy_text(_dumps(d.meta))}\t{d.content_hash}\t{tokens}"
+                              .encode())
+        else:
+            batch.rows.append((d.text, d.meta, d.content_hash, d.tokens))
+        batch.hashes.append(d.content_hash)
+        if d.spans is None:
+            batch.spans.append(None)
+        else:
+            batch.spans.append(tuple(value for s in d.spans for value in (
+                s.start, s.end, _index(entity_index, batch.entity_labels, s.label))))
+        batch.relations.append(tuple(value for r in d.relations for value in (
+            r.head, r.tail, _index(relation_index, batch.relation_labels, r.label))))
+    return batch
+
+
+def _index(indices: dict[str, int], names: list[str], name: str) -> int:
+    at = indices.get(name)
+    if at is None:
+        at = indices[name] = len(names)
+        names.append(name)
+    return at
+
+
+def _copy_text(value: str) -> str:
+    """``value`` as a field of ``COPY``'s text format: backslash, tab and line ends escaped."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value:
+        value = value.replace("\t", "\\t")
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r", "\\r")
+    return value
+
+
+def copy_fields(cursor, values: Sequence) -> bytes:
+    """``values`` as fields of ``COPY``'s text format, each after a tab, adapted as psycopg adapts them."""
+    dumped = Transformer.from_context(cursor).dump_sequence(values, [PyFormat.TEXT] * len(values))
+    return b"".join(b"\t\\N" if value is None else b"\t" + _copy_text(bytes(value).decode()).encode()
+                    for value in dumped)
+
+
+def document_writer_class() -> type[DocumentWriter]:
     """The fastest writer of this database: ``CopyDocumentWriter`` on PostgreSQL, else ``DocumentWriter``."""
-    writer_class = CopyDocumentWriter if connection.vendor == "postgresql" else DocumentWriter
-    return writer_class(project, acting_user=acting_user, as_gold=as_gold)
+    return CopyDocumentWriter if connection.vendor == "postgresql" else DocumentWriter
+
+
+def document_writer(project: Project, *, acting_user, as_gold: bool = False, keep_ids: bool = False
+                    ) -> DocumentWriter:
+    return document_writer_class()(project, acting_user=acting_user, as_gold=as_gold, keep_ids=keep_ids)
 
 
 class DocumentWriter:
@@ -215,20 +312,26 @@ class DocumentWriter:
 
     ::
 
-        with document_writer(project, acting_user=user) as writer:
+        with document_writer(project, acting_user=user) as writer:  # keep_ids=True: writer.document_ids
             writer.write(documents, entity_labels, relation_labels)  # perhaps still running when it returns
             writer.wait()  # before reading what it wrote, or changing a savepoint around it
         writer.counts  # {"documents": ..., "annotations": ..., "spans": ..., "relations": ...}
 
-    An annotation is the acting user's submitted one, which takes one of the
-    document's k places (an ``Assignment``); with ``as_gold`` it is the
+    ``documents`` are ``NewDocument`` objects or a ``DocumentBatch`` packed for
+    this writer (``pack_documents(..., copy=writer.copy)``, perhaps in another
+    process). An annotation is the acting user's submitted one, which takes one
+    of the document's k places (an ``Assignment``); with ``as_gold`` it is the
     document's reviewed gold, with its first ``GoldRevision`` (action
     ``import``), and takes none. Everything is written in the caller's
     transaction.
     """
 
-    def __init__(self, project: Project, *, acting_user, as_gold: bool = False):
+    copy = False  # the form of DocumentBatch.rows this writer takes
+
+    def __init__(self, project: Project, *, acting_user, as_gold: bool = False, keep_ids: bool = False):
         self.project = project
+        # With keep_ids, the ids of the documents written, in order (an import keeps none: memory stays flat).
+        self.document_ids: list[int] | None = [] if keep_ids else None
         self.user_id = acting_user.pk if acting_user is not None else None
         self.as_gold = as_gold
         # The overlap sample goes on from the documents already stored (read here, in the caller's transaction).
@@ -242,39 +345,52 @@ class DocumentWriter:
     def __exit__(self, *exc) -> None:
         pass
 
-    def write(self, documents: Sequence[NewDocument], entity_labels: Mapping[str, Label],
+    def write(self, documents: DocumentBatch | Sequence[NewDocument], entity_labels: Mapping[str, Label],
               relation_labels: Mapping[str, Label]) -> None:
         """Store one batch (perhaps in the background: ``wait`` for it); labels by name."""
-        self.store(documents, entity_labels, relation_labels)
+        self.store(self.packed(documents), entity_labels, relation_labels)
+
+    def packed(self, documents: DocumentBatch | Sequence[NewDocument]) -> DocumentBatch:
+        if isinstance(documents, DocumentBatch):
+            if documents.copy != self.copy:
+                raise ValueError(f"a batch packed with copy={documents.copy} for a writer that takes copy={self.copy}")
+            return documents
+        return pack_documents(documents, copy=self.copy)
 
     def wait(self) -> None:
         """Return once every batch given to ``write`` is in the database, or raise what stopped it."""
 
-    def store(self, documents: Sequence[NewDocument], entity_labels: Mapping[str, Label],
+    def store(self, batch: DocumentBatch, entity_labels: Mapping[str, Label],
               relation_labels: Mapping[str, Label]) -> None:
         """Store one batch now, on this thread."""
         now = timezone.now()
-        annotated = [d for d in documents if d.spans is not None]
-        span_count = sum(len(d.spans) for d in annotated)
-        relation_count = sum(len(d.relations) for d in annotated)
-        document_ids = self._insert(Document, self._document_rows(documents), len(documents), now, ids=True)
-        annotated_ids = [pk for d, pk in zip(documents, document_ids) if d.spans is not None]
+        span_labels = [entity_labels[name].pk for name in batch.entity_labels]
+        annotated = [i for i, spans in enumerate(batch.spans) if spans is not None]
+        span_count = sum(len(batch.spans[i]) for i in annotated) // 3
+        relation_count = sum(len(batch.relations[i]) for i in annotated) // 3
+        document_ids = self._store_documents(batch, now)
+        if self.document_ids is not None:
+            self.document_ids += document_ids
+        annotated_ids = [document_ids[i] for i in annotated]
         user_id, project_id = self.user_id, self.project.pk
         annotation_ids = self._insert(Annotation, ((pk, user_id, SUBMITTED, self.as_gold) for pk in annotated_ids),
                                       len(annotated), now, ids=True)
         if self.as_gold:
-            self._insert(GoldRevision, (self._gold_revision_row(pk, d) for pk, d in zip(annotated_ids, annotated)),
+            self._insert(GoldRevision, (self._gold_revision_row(pk, batch, i) for pk, i in zip(annotated_ids, annotated)),
                          len(annotated), now)
         else:
             self._insert(Assignment, ((project_id, pk, user_id, now) for pk in annotated_ids), len(annotated), now)
         span_ids = self._insert(
-            Span, ((annotation_id, str(i), s.start, s.end, entity_labels[s.label].pk)
-                   for annotation_id, d in zip(annotation_ids, annotated) for i, s in enumerate(d.spans)),
+            Span, ((annotation_id, str(k // 3), spans[k], spans[k + 1], span_labels[spans[k + 2]])
+                   for annotation_id, spans in zip(annotation_ids, (batch.spans[i] for i in annotated))
+                   for k in range(0, len(spans), 3)),
             span_count, now, ids=relation_count > 0)
         if relation_count:
-            self._insert(Relation, self._relation_rows(annotation_ids, annotated, span_ids, relation_labels),
+            self._insert(Relation, self._relation_rows(annotation_ids, [batch.spans[i] for i in annotated],
+                                                       [batch.relations[i] for i in annotated], span_ids,
+                                                       [relation_labels[name].pk for name in batch.relation_labels]),
                          relation_count, now)
-        self.counts["documents"] += len(documents)
+        self.counts["documents"] += len(batch)
         self.counts["annotations"] += len(annotated)
         self.counts["spans"] += span_count
         self.counts["relations"] += relation_count
@@ -286,37 +402,47 @@ class DocumentWriter:
         created = create_rows(model, rows, batch_size=5000)
         return [obj.pk for obj in created] if ids else []
 
-    def _document_rows(self, documents: Sequence[NewDocument]) -> Iterator[tuple]:
-        """A document annotated by the importer is submitted when theirs is its only place (k = 1, or
-        outside the overlap sample), else in progress; gold is reviewed."""
+    def _store_documents(self, batch: DocumentBatch, now) -> list[int]:
+        """Store the batch's documents; their ids, in order."""
+        project_id = self.project.pk
+        rows = ((project_id, *row, *parts) for row, parts in zip(batch.rows, self._document_parts(batch)))
+        return self._insert(Document, rows, len(batch), now, ids=True)
+
+    def _document_parts(self, batch: DocumentBatch) -> Iterator[tuple[str, int, bool]]:
+        """Per document its status, assignee count and overlap flag. A document annotated by the importer is
+        submitted when theirs is its only place (k = 1, or outside the overlap sample), else in progress;
+        gold is reviewed."""
         project, as_gold = self.project, self.as_gold
-        flags = sample_flags(self.ordinal, len(documents), project.overlap_sample, self.phase)
-        self.ordinal += len(documents)
-        for d, overlap in zip(documents, flags, strict=True):
-            if d.spans is None:
+        flags = sample_flags(self.ordinal, len(batch), project.overlap_sample, self.phase)
+        self.ordinal += len(batch)
+        for spans, overlap in zip(batch.spans, flags, strict=True):
+            if spans is None:
                 status = UNLABELLED
             elif as_gold:
                 status = REVIEWED
             else:
                 status = SUBMITTED if wanted(project.annotators_per_document, overlap) <= 1 else IN_PROGRESS
-            yield (project.pk, d.text, d.meta, d.content_hash, d.tokens, status,
-                   int(d.spans is not None and not as_gold), overlap)
+            yield status, int(spans is not None and not as_gold), overlap
 
-    def _gold_revision_row(self, document_id: int, d: NewDocument) -> tuple:
-        """The first GoldRevision of gold imported as ``d``, as ``projects.actions.gold`` records a save."""
-        spans = sorted(({"id": i, "start": s.start, "end": s.end, "label": s.label} for i, s in enumerate(d.spans)),
-                       key=lambda s: (s["start"], s["end"]))  # a span's id: its key "i" as the API renders it
-        relations = [{"head": r.head, "tail": r.tail, "label": r.label} for r in d.relations]
-        added = [list(s) for s in sorted({(s.start, s.end, s.label) for s in d.spans})]
+    def _gold_revision_row(self, document_id: int, batch: DocumentBatch, i: int) -> tuple:
+        """The first GoldRevision of gold imported as document ``i``, as ``projects.actions.gold`` records a save."""
+        flat, names = batch.spans[i], batch.entity_labels
+        triples = [(flat[k], flat[k + 1], names[flat[k + 2]]) for k in range(0, len(flat), 3)]
+        spans = sorted(({"id": n, "start": start, "end": end, "label": label}
+                        for n, (start, end, label) in enumerate(triples)),
+                       key=lambda s: (s["start"], s["end"]))  # a span's id: its key "n" as the API renders it
+        flat, names = batch.relations[i], batch.relation_labels
+        relations = [{"head": flat[k], "tail": flat[k + 1], "label": names[flat[k + 2]]} for k in range(0, len(flat), 3)]
+        added = [list(s) for s in sorted(set(triples))]
         return (document_id, 1, self.user_id, IMPORTED, spans, relations, added, [])
 
     @staticmethod
-    def _relation_rows(annotation_ids, annotated, span_ids, relation_labels) -> Iterator[tuple]:
+    def _relation_rows(annotation_ids, spans, relations, span_ids, label_ids) -> Iterator[tuple]:
         next_span = iter(span_ids)  # in the order the spans were written
-        for annotation_id, d in zip(annotation_ids, annotated):
-            ids = [next(next_span) for _ in d.spans]
-            for r in d.relations:
-                yield (annotation_id, ids[r.head], ids[r.tail], relation_labels[r.label].pk)
+        for annotation_id, flat_spans, flat in zip(annotation_ids, spans, relations):
+            ids = [next(next_span) for _ in range(len(flat_spans) // 3)]
+            for k in range(0, len(flat), 3):
+                yield (annotation_id, ids[flat[k]], ids[flat[k + 1]], label_ids[flat[k + 2]])
 
 
 class CopyDocumentWriter(DocumentWriter):
@@ -332,6 +458,8 @@ class CopyDocumentWriter(DocumentWriter):
     seconds for a large file with nothing to overlap it.
     """
 
+    copy = True
+
     def __enter__(self):
         connection.ensure_connection()
         self.db = connections[DEFAULT_DB_ALIAS]  # Django's wrapper; the writer thread only borrows its quoting
@@ -342,8 +470,9 @@ class CopyDocumentWriter(DocumentWriter):
         return self
 
     def write(self, documents, entity_labels, relation_labels) -> None:
+        batch = self.packed(documents)
         self.wait()
-        self.pending = self.thread.submit(self.store, documents, entity_labels, relation_labels)
+        self.pending = self.thread.submit(self.store, batch, entity_labels, relation_labels)
 
     def wait(self) -> None:
         if self.pending is not None:
@@ -369,3 +498,28 @@ class CopyDocumentWriter(DocumentWriter):
             pks = next_ids(cursor, model, count) if ids else None
             copy_rows(cursor, model, rows, now=now, db=self.db, ids=pks)
         return pks or []
+
+    def _store_documents(self, batch: DocumentBatch, now) -> list[int]:
+        """The packed rows, each between its id and project and the columns that depend on the project."""
+        if not batch:
+            return []
+        fields = FIELDS[Document]
+        at = fields.index(PACKED[0])
+        before, after = fields[:at], fields[at + len(PACKED):]
+        assert before == ("project",)
+        rest = defaults(Document, fields, now, self.db)
+        names = ("pk", *before, *PACKED, *after, *(name for name, _ in rest))
+        with self.pg.cursor() as cursor:
+            pks = next_ids(cursor, Document, len(batch))
+            # The rest of a row takes a few values only: each rendered once.
+            tails = {parts: copy_fields(cursor, [*parts, *(value for _, value in rest)]) + b"\n"
+                     for parts in {(status, count, overlap) for status in (UNLABELLED, IN_PROGRESS, SUBMITTED,
+                                                                            REVIEWED)
+                                   for count in (0, 1) for overlap in (False, True)}}
+            head = b"\t%d\t" % self.project.pk
+            data = b"".join(b"%d%b%b%b" % (pk, head, row, tails[parts])
+                            for pk, row, parts in zip(pks, batch.rows, self._document_parts(batch)))
+            with cursor.copy(f"COPY {table(Document, self.db)} ({columns(Document, names, db=self.db)}) "
+                             "FROM STDIN") as copy:
+                copy.write(data)
+        return pks

@@ -36,10 +36,11 @@ class TooLarge(AnnotatorError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
-def over_limit(setting: str, what: str, *, code: str = "too_large", error=None) -> AnnotatorError:
+def over_limit(setting: str, what: str, *, code: str = "too_large", error=None, value=None) -> AnnotatorError:
     """The error for ``what`` being over the limit that setting ``setting`` sets (a TooLarge by default):
-    its message and body name the setting and its value (``{"limit": setting, "max": value}``)."""
-    value = getattr(settings, setting)
+    its message and body name the setting and its value (``{"limit": setting, "max": value}``); ``value``
+    when the setting was read elsewhere (an import's worker process has the importing process's)."""
+    value = getattr(settings, setting) if value is None else value
     return (error or TooLarge)(f"{what}: the limit is {value:,} ({setting})", code=code,
                                extra={"limit": setting, "max": value})
 

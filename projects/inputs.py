@@ -42,6 +42,10 @@ def text_problem(value: str) -> str | None:
 def problem_in(value: object, *, path: str = "", max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] | None:
     """The first ``(path, what is wrong)`` in decoded JSON ``value`` (keys and strings with NUL or a
     lone surrogate, nesting deeper than ``max_depth``), or None. Iterative, so any depth is safe."""
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        # A text, or a list of labels: one scan of them all finds nothing, almost always (an import's every line).
+        if text_problem(value if isinstance(value, str) else "".join(value)) is None:
+            return None
     stack: list[tuple[object, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()

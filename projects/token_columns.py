@@ -30,6 +30,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from operator import add
 
 import numpy
@@ -42,6 +43,7 @@ from spacy.vocab import Vocab
 SPACY_AFTER, PUNCT, SPACE, STARTS_SENTENCE, INSIDE_SENTENCE = 1, 2, 4, 8, 16
 FILE_KEY = "file"  # the header of tokens a file gave; never a tokenizer key ("en/3.8.18")
 _ATTRS = [IDX, LENGTH, SPACY, IS_PUNCT, IS_SPACE]
+_ATTRS_AND_SENT_START = [*_ATTRS, SENT_START]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +73,14 @@ class TokenColumns:
         """Per token, 1 where it is not whitespace."""
         return self.flags.translate(_NOT_SPACE_BIT)
 
+    def spaced(self) -> bytes:
+        """Per token, 1 where one space follows it (spaCy's SPACY)."""
+        return self.flags.translate(_SPACY_AFTER_BIT)
+
 
 _PUNCT_BIT = bytes(int(bool(flag & PUNCT)) for flag in range(256))
 _NOT_SPACE_BIT = bytes(int(not flag & SPACE) for flag in range(256))
+_SPACY_AFTER_BIT = bytes(int(bool(flag & SPACY_AFTER)) for flag in range(256))
 _SENT_BITS = bytes(flag & (STARTS_SENTENCE | INSIDE_SENTENCE) for flag in range(256))
 _SENT_VALUES = {0: 0, STARTS_SENTENCE: 1, INSIDE_SENTENCE: -1, STARTS_SENTENCE | INSIDE_SENTENCE: 1}
 
@@ -92,13 +99,24 @@ def columns_of(doc: Doc) -> TokenColumns:
 def pack(doc: Doc, key: str) -> bytes | None:
     """``doc``'s tokens packed under ``key`` (see ``tokenizer_key``); None if the tokenizer also set
     sentence starts, which the packed form does not keep (then readers tokenize again)."""
-    if doc.to_array(SENT_START)[1:].any():  # the first token always starts one
-        return None
-    columns = doc.to_array(_ATTRS)
-    width = "<u2" if len(doc.text) < 65536 else "<u4"
-    flags = columns[:, 2] | (columns[:, 3] << 1) | (columns[:, 4] << 2)
-    return b"".join((key.encode("ascii"), b"\n", columns[:, 0].astype(width).tobytes(),
-                     columns[:, 1].astype(width).tobytes(), flags.astype("u1").tobytes()))
+    return pack_with_columns(doc, key)[0]
+
+
+def pack_with_columns(doc: Doc, key: str) -> tuple[bytes | None, TokenColumns]:
+    """``pack(doc, key)`` and ``columns_of(doc)``, from one read of the Doc's arrays."""
+    columns = doc.to_array(_ATTRS_AND_SENT_START)
+    starts = columns[:, 0]
+    flags = (columns[:, 2] | (columns[:, 3] << 1) | (columns[:, 4] << 2)).astype("u1")
+    ends = starts + columns[:, 1]
+    found = TokenColumns(starts.tolist(), ends.tolist(), flags.tobytes())
+    if columns[1:, 5].any():  # a sentence start the tokenizer set (the first token always starts one)
+        return None, found
+    # The text's length from the last token (its end, and a trailing space): ``doc.text`` would make a
+    # Token per token to join their texts, which was a third of an import's tokenizing.
+    length = int(ends[-1] + columns[-1, 2]) if len(columns) else 0
+    width = "<u2" if length < 65536 else "<u4"
+    return b"".join((key.encode("ascii"), b"\n", starts.astype(width).tobytes(),
+                     columns[:, 1].astype(width).tobytes(), flags.tobytes())), found
 
 
 def unpack(data: bytes | memoryview | None, key: str, text: str) -> TokenColumns | None:
@@ -206,6 +224,46 @@ def pack_words(text: str, offsets: Sequence[tuple[int, int]], sent_starts: Seque
                      numpy.asarray([e - s for s, e in zip(starts, ends)], dtype=width).tobytes(), bytes(flags)))
 
 
+def pack_sentences(sentences: Sequence[Sequence[str]]) -> tuple[str, bytes, list[int]]:
+    """The text of ``sentences`` of words, words joined by single spaces and sentences by line breaks;
+    its tokens packed as ``pack_words`` packs those words with each sentence's first word starting a
+    sentence (byte for byte: tests compare them); and each word's start offset.
+
+    Every sentence has a word, and no word is empty or holds whitespace (a CoNLL file's
+    tokens). Built from the words' lengths rather than by walking the text, so a
+    file of millions of tokens costs a few list operations per token.
+    """
+    starts: list[int] = []
+    lengths: list[int] = []
+    flags = bytearray()
+    word_starts: list[int] = []
+    offset = 0
+    last = len(sentences) - 1
+    for n, words in enumerate(sentences):
+        sizes = list(map(len, words))
+        at = list(accumulate([offset, *map(_ONE_MORE, sizes[:-1])]))
+        starts += at
+        word_starts += at
+        lengths += sizes
+        first = len(flags)
+        flags += bytes(map(_word_flags, words)).translate(_IN_SENTENCE_SPACED)
+        flags[first] = flags[first] & ~INSIDE_SENTENCE | STARTS_SENTENCE
+        flags[-1] &= ~SPACY_AFTER
+        offset = at[-1] + sizes[-1]
+        if n < last:  # the line break: a whitespace token of its own, inside the sentence before
+            starts.append(offset)
+            lengths.append(1)
+            flags.append(SPACE | INSIDE_SENTENCE)
+            offset += 1
+    text = "\n".join(" ".join(words) for words in sentences)
+    code = _ARRAY_CODES[2 if len(text) < 65536 else 4]
+    starts_array, lengths_array = array(code, starts), array(code, lengths)
+    if sys.byteorder == "big":
+        starts_array.byteswap()
+        lengths_array.byteswap()
+    return text, b"".join((_FILE_HEADER, starts_array.tobytes(), lengths_array.tobytes(), bytes(flags))), word_starts
+
+
 @lru_cache(maxsize=65536)
 def _word_flags(word: str) -> int:
     return (SPACE if word.isspace() else 0) | (PUNCT if is_punct(word) else 0)
@@ -222,4 +280,6 @@ def doc_of(vocab: Vocab, text: str, columns: TokenColumns) -> Doc:
 
 
 _FILE_HEADER = FILE_KEY.encode("ascii") + b"\n"
+_IN_SENTENCE_SPACED = bytes(flag | INSIDE_SENTENCE | SPACY_AFTER for flag in range(256))
+_ONE_MORE = (1).__add__
 _ARRAY_CODES = {2: "H", 4: "I" if array("I").itemsize == 4 else "L"}

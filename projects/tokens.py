@@ -6,6 +6,7 @@ Token offsets are code point indices (Python ``str``), end exclusive.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ import spacy
 from django.conf import settings
 from spacy.tokens import Doc
 
-from projects.token_columns import SPACE, SPACY_AFTER, TokenColumns, pack, tokenizer_key, unpack, unpack_window
+from projects.token_columns import (SPACY_AFTER, TokenColumns, pack, pack_with_columns, tokenizer_key, unpack,
+                                    unpack_window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +34,8 @@ class Tokens:
 
     @classmethod
     def from_columns(cls, columns: TokenColumns) -> Tokens:
-        shown = [not flag & SPACE for flag in columns.flags]
-        return cls(tuple(columns.starts), tuple(columns.ends),
-                   tuple(bool(flag & SPACY_AFTER) for flag in columns.flags),
+        shown = columns.visible()
+        return cls(tuple(columns.starts), tuple(columns.ends), tuple(map(bool, columns.spaced())),
                    frozenset(compress(columns.starts, shown)), frozenset(compress(columns.ends, shown)))
 
     def as_list(self, text: str) -> list[dict]:
@@ -179,6 +180,20 @@ def token_page(document, offset: int = 0, limit: int | None = None) -> TokenPage
     return TokenPage(count, offset, document.text, starts, ends, spaces)
 
 
+_bulk_tokenizers = threading.local()
+
+
+def bulk_tokenizer(language: str) -> BulkTokenizer:
+    """This thread's ``BulkTokenizer`` for ``language``, kept for the requests that store documents (a fresh one
+    loads a pipeline, 0.3 s); per thread because a memory zone is not to be shared."""
+    tokenizers = getattr(_bulk_tokenizers, "by_language", None)
+    if tokenizers is None:
+        tokenizers = _bulk_tokenizers.by_language = {}
+    if language not in tokenizers:
+        tokenizers[language] = BulkTokenizer(language)
+    return tokenizers[language]
+
+
 class BulkTokenizer:
     """Many texts' tokens, packed to be stored (``projects.token_columns``), from a blank spaCy
     pipeline private to one run (an import, a backfill): tokenize inside ``with batch():``.
@@ -229,3 +244,9 @@ class BulkTokenizer:
         doc = self.nlp.tokenizer(text)
         self.tokenized += 1
         return pack(doc, self.key), doc
+
+    def tokenize_columns(self, text: str) -> tuple[bytes | None, TokenColumns]:
+        """``text``'s tokens packed, and their columns (``token_columns.columns_of``)."""
+        doc = self.nlp.tokenizer(text)
+        self.tokenized += 1
+        return pack_with_columns(doc, self.key)

@@ -36,7 +36,9 @@ gives them back as they were.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import accumulate, compress, islice
 
 from spacy.language import Language
@@ -133,7 +135,12 @@ def _document_lines(record: DocumentRecord, nlp: Language, punct_chars, scheme: 
 # file has any -DOCSTART- line, else the second).
 DOCUMENTS = ("auto", "docstart", "sentence")
 
-Triple = tuple[int, str, str | None]  # (line number, token, tag); the tag is None on a line with only a token
+# Where a file may be cut into pieces read apart (exports.import_chunks): after a blank line, where a
+# sentence (and, reading by sentence, a document) ends; before a -DOCSTART- line, where a document starts.
+# Either finds only some of them (a blank line of other whitespace, an indented -DOCSTART-): a piece
+# then runs on to the next one found, which is as correct.
+SENTENCE_END = re.compile(rb"\n[ \t\r]*\n")
+DOCUMENT_START = re.compile(rb"\n(?=-DOCSTART-[ \t\r\n])")
 
 
 def read_conll(lines: Iterable[str], documents: str = "auto") -> Iterator[tuple[int, DocumentRecord]]:
@@ -141,12 +148,13 @@ def read_conll(lines: Iterable[str], documents: str = "auto") -> Iterator[tuple[
 
     Two passes over ``lines``: the first decides the tag scheme (and, for
     ``documents="auto"``, where documents start) from the whole file keeping
-    only counts, the second yields the documents as it reads them. ``lines``
-    must therefore be re-iterable (a list, or an object whose ``__iter__``
-    starts again from the top); a one-shot iterator is read into a list first.
-    FormatError names the first line in the file that is wrong: a bad column or
-    tag, or the first tag that breaks the scheme the file reads as. ValueError
-    (at once) for a ``documents`` not in ``DOCUMENTS``.
+    only counts (``survey_lines``), the second yields the documents as it reads
+    them (``read_documents``). ``lines`` must therefore be re-iterable (a list,
+    or an object whose ``__iter__`` starts again from the top); a one-shot
+    iterator is read into a list first. FormatError names the first line in the
+    file that is wrong: a bad column or tag, or the first tag that breaks the
+    scheme the file reads as. ValueError (at once) for a ``documents`` not in
+    ``DOCUMENTS``.
     """
     if documents not in DOCUMENTS:
         raise ValueError(f"documents must be one of {', '.join(DOCUMENTS)}, not {documents!r}")
@@ -156,28 +164,45 @@ def read_conll(lines: Iterable[str], documents: str = "auto") -> Iterator[tuple[
 
 
 def _read(lines: Iterable[str], documents: str) -> Iterator[tuple[int, DocumentRecord]]:
-    survey = _Survey()
-    for line_no, line in enumerate(lines, start=1):
-        survey.line(line_no, line)
+    survey = survey_lines(lines)
     scheme = survey.finish()  # raises for the file's first wrong line
-    by_sentence = documents == "sentence" or (documents == "auto" and not survey.docstarts)
-    sentences: list[list[Triple]] = []
-    sentence: list[Triple] = []
-    for line_no, line in enumerate(lines, start=1):
-        parsed = _columns(line_no, line)
+    yield from read_documents(lines, scheme, survey.by_sentence(documents))
+
+
+def read_documents(lines: Iterable[str], scheme: str, by_sentence: bool, first_line: int = 1
+                   ) -> Iterator[tuple[int, DocumentRecord]]:
+    """The second pass: ``(line number, record)`` per document of ``lines`` (numbered from
+    ``first_line``), read with ``scheme``, a document per sentence when ``by_sentence`` else per
+    ``-DOCSTART-``. The survey of the whole file found every line fit, so lines are not checked again.
+    Lines may start anywhere a document starts (after ``SENTENCE_END`` by sentence, at
+    ``DOCUMENT_START`` else) and end where one ends (either, or the end of the file)."""
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    tags: list[str | None] = []
+    first = 0  # the line of the sentence's first token
+    for line_no, line in enumerate(lines, start=first_line):
+        columns = line.split()
+        if columns and line_no != 1 and "\t" not in line:  # most lines: columns split on spaces
+            token = columns[0]
+            parsed = (token, columns[-1] if len(columns) > 1 else None) if token != DOCSTART else (DOCSTART, None)
+        else:
+            parsed = _columns(line_no, line)
         if parsed is not None and parsed[0] != DOCSTART:
-            sentence.append((line_no, *parsed))
+            if not tokens:
+                first = line_no
+            tokens.append(parsed[0])
+            tags.append(parsed[1])
             continue
-        if sentence:
-            sentences.append(sentence)
-            sentence = []
+        if tokens:
+            sentences.append((first, tokens, tags))
+            tokens, tags = [], []
         if sentences and (by_sentence or parsed is not None):  # or at a -DOCSTART- line, which ends the one before
-            yield sentences[0][0][0], _document(sentences, scheme)
+            yield sentences[0][0], _document(sentences, scheme)
             sentences = []
-    if sentence:
-        sentences.append(sentence)
+    if tokens:
+        sentences.append((first, tokens, tags))
     if sentences:
-        yield sentences[0][0][0], _document(sentences, scheme)
+        yield sentences[0][0], _document(sentences, scheme)
 
 
 def _columns(line_no: int, line: str) -> tuple[str, str | None] | None:
@@ -215,58 +240,97 @@ def _columns(line_no: int, line: str) -> tuple[str, str | None] | None:
     return token, tag
 
 
-class _Survey:
+def survey_lines(lines: Iterable[str], first_line: int = 1) -> Survey:
+    """The first pass over ``lines`` (numbered from ``first_line``): the counts ``Survey.finish`` decides from.
+    Lines that start and end where sentences do (``SENTENCE_END``) may be surveyed apart and the
+    surveys merged in order (``Survey.merge``): the same as one survey of them all."""
+    survey = Survey()
+    survey.read(lines, first_line)
+    return survey
+
+
+class Survey:
     """The first pass: counts over the whole file, and its first wrong line.
 
-    Each token line's tag (O on a line without one) is read by a ``TagReader``
-    per scheme, which counts the tags that break it; ``finish`` chooses the
-    scheme the fewest break.
+    Each token line's tag (O on a line without one) is held against every
+    scheme as ``TagReader`` reads it: whether a tag breaks a scheme depends only
+    on the tag before it in the sentence (a reader's state after a tag is that
+    tag's entity, open or not), so each pair of tags is read once
+    (``_pair_problems``) and a file of millions of tags costs a lookup per line.
+    ``finish`` chooses the scheme the fewest tags break.
     """
 
     def __init__(self):
         self.docstarts = 0
         self.tokens = 0
-        self.readers = [TagReader(scheme, keep_spans=False) for scheme in SCHEMES]
         self.problems = dict.fromkeys(SCHEMES, 0)
         self.first_problem: dict[str, tuple[int, str]] = {}  # scheme -> (line, what breaks it)
         self.first_error: FormatError | None = None  # the first line wrong whatever the scheme
-        self.last_token_line = 0
-        self.in_sentence = False
 
-    def line(self, line_no: int, line: str) -> None:
-        try:
-            parsed = _columns(line_no, line)
-        except FormatError as exc:
-            self.first_error = self.first_error or exc
-            parsed = ("?", None)  # read on as a token without a tag, to find any earlier scheme problem
-        if parsed is None or parsed[0] == DOCSTART:
-            if parsed is not None:
-                self.docstarts += 1
-            self.end_sentence()
-            return
-        tag = parsed[1] or "O"
-        prefix, label = split_tag(tag)
-        self.tokens += 1
-        self.in_sentence = True
-        self.last_token_line = line_no
-        for reader in self.readers:
-            if problem := reader.read_split(tag, prefix, label):
-                self.problem(reader.scheme, line_no, problem)
+    def read(self, lines: Iterable[str], first_line: int = 1) -> None:
+        before, tag = None, None  # the sentence's last two tags (None before its start)
+        last_line = 0
+        tokens = 0
+        for line_no, line in enumerate(lines, start=first_line):
+            try:
+                columns = line.split()
+                if columns and line_no != 1 and "\t" not in line and columns[0] != DOCSTART:  # most lines
+                    parsed = (columns[0], columns[-1] if len(columns) > 1 else None)
+                else:
+                    parsed = _columns(line_no, line)
+                if parsed is not None and parsed[0] != DOCSTART:
+                    problems = _pair_problems(tag, parsed[1] or "O")
+            except (FormatError, ValueError) as exc:
+                if not isinstance(exc, FormatError):  # a tag of no scheme: _columns's message
+                    exc = FormatError(line_no, f"{exc}; the last column must be the entity tag")
+                self.first_error = self.first_error or exc
+                parsed = ("?", None)  # read on as a token without a tag, to find any earlier scheme problem
+                problems = _pair_problems(tag, "O")
+            if parsed is None or parsed[0] == DOCSTART:
+                if parsed is not None:
+                    self.docstarts += 1
+                if tag is not None:
+                    self._end_sentence(before, tag, last_line)
+                    before, tag = None, None
+                continue
+            tokens += 1
+            last_line = line_no
+            before, tag = tag, parsed[1] or "O"
+            if problems is not None:
+                for scheme, problem in zip(SCHEMES, problems):
+                    if problem:
+                        self.problem(scheme, line_no, problem)
+        if tag is not None:
+            self._end_sentence(before, tag, last_line)
+        self.tokens += tokens
 
-    def end_sentence(self) -> None:
-        if self.in_sentence:
-            for reader in self.readers:
-                if problem := reader.end_sentence():
-                    self.problem(reader.scheme, self.last_token_line, problem)
-            self.in_sentence = False
+    def _end_sentence(self, before: str | None, last: str, line_no: int) -> None:
+        problems = _end_problems(before, last)
+        if problems is not None:
+            for scheme, problem in zip(SCHEMES, problems):
+                if problem:
+                    self.problem(scheme, line_no, problem)
 
     def problem(self, scheme: str, line_no: int, message: str) -> None:
         self.problems[scheme] += 1
         self.first_problem.setdefault(scheme, (line_no, message))
 
+    def merge(self, later: Survey) -> None:
+        """Add the survey of the lines that follow this one's."""
+        self.docstarts += later.docstarts
+        self.tokens += later.tokens
+        for scheme in SCHEMES:
+            self.problems[scheme] += later.problems[scheme]
+            if scheme in later.first_problem:
+                self.first_problem.setdefault(scheme, later.first_problem[scheme])
+        self.first_error = self.first_error or later.first_error
+
+    def by_sentence(self, documents: str) -> bool:
+        """Whether a file of this survey read with option ``documents`` has a document per sentence."""
+        return documents == "sentence" or (documents == "auto" and not self.docstarts)
+
     def finish(self) -> str:
         """The file's scheme; FormatError for its first wrong line, a bad column or a tag that breaks the scheme."""
-        self.end_sentence()
         scheme = choose_scheme(self.problems)
         errors = [self.first_error] if self.first_error else []
         if scheme in self.first_problem:
@@ -281,35 +345,69 @@ class _Survey:
         return scheme
 
 
-def _document(sentences: list[list[Triple]], scheme: str) -> DocumentRecord:
-    """The record of one document's sentences of ``(line number, token, tag)``.
+@lru_cache(maxsize=4096)
+def _pair_problems(before: str | None, tag: str) -> tuple[str | None, ...] | None:
+    """What ``tag`` breaks in each of ``SCHEMES`` after ``before`` in a sentence (None: the sentence's first);
+    None when it breaks none. ValueError (``split_tag``'s) for a tag of no scheme."""
+    readers = [TagReader(scheme, keep_spans=False) for scheme in SCHEMES]
+    if before is not None:
+        for reader in readers:
+            reader.read(before)
+    problems = tuple(reader.read(tag) for reader in readers)
+    return problems if any(problems) else None
+
+
+@lru_cache(maxsize=4096)
+def _end_problems(before: str | None, last: str) -> tuple[str | None, ...] | None:
+    """What a sentence's end after tags ``before`` and ``last`` breaks in each of ``SCHEMES`` (a BILUO
+    entity left open; not when ``last`` already broke it), or None."""
+    readers = [TagReader(scheme, keep_spans=False) for scheme in SCHEMES]
+    for reader in readers:
+        if before is not None:
+            reader.read(before)
+        reader.read(last)
+    problems = tuple(reader.end_sentence() for reader in readers)
+    return problems if any(problems) else None
+
+
+Sentence = tuple[int, list[str], list[str | None]]  # (its first line, its tokens, their tags: None without one)
+
+
+def _document(sentences: list[Sentence], scheme: str) -> DocumentRecord:
+    """The record of one document's sentences.
 
     Its text is the tokens joined by single spaces, sentences by a line break;
-    its tokens and sentences are the file's (``token_columns.pack_words``); a
+    its tokens and sentences are the file's (``token_columns.pack_sentences``); a
     document none of whose lines has a tag is not annotated.
     """
-    annotated = any(tag is not None for sentence in sentences for _, _, tag in sentence)
-    parts: list[str] = []
+    annotated = any(tags.count(None) != len(tags) for _, _, tags in sentences)
+    text, packed, starts = token_columns.pack_sentences([tokens for _, tokens, _ in sentences])
     spans: list[SpanRecord] = []
-    offsets: list[tuple[int, int]] = []
-    sentence_starts: list[int] = []
-    offset = 0
-    for sentence in sentences:
-        starts = []
-        for n, (_, token, _) in enumerate(sentence):
-            starts.append(offset)
-            offsets.append((offset, offset + len(token)))
-            sentence_starts.append(1 if n == 0 else -1)
-            offset += len(token) + 1  # the space (or, after the last token, the line break)
-        if annotated:
-            try:
-                found = tags_to_spans([tag or "O" for _, _, tag in sentence], scheme)
-            except TagError as exc:  # the first pass saw every tag fit the scheme: only a file changed under us
-                raise FormatError(sentence[exc.index][0], f"{exc.message} (the file reads as {NAMES[scheme]})") \
-                    from None
-            for start, end, label in found:
-                spans.append(SpanRecord(starts[start], starts[end - 1] + len(sentence[end - 1][1]), label))
-        parts.append(" ".join(token for _, token, _ in sentence))
-    text = "\n".join(parts)
-    return DocumentRecord(text=text, spans=spans, annotated=annotated,
-                          tokens=token_columns.pack_words(text, offsets, sentence_starts))
+    if annotated:
+        at = 0  # the sentence's first token among the document's
+        for first_line, tokens, tags in sentences:
+            if tags.count("O") + tags.count(None) != len(tags):  # it has an entity
+                for start, end, label in _entities(first_line, tags, scheme):
+                    spans.append(SpanRecord(starts[at + start], starts[at + end - 1] + len(tokens[end - 1]), label))
+            at += len(tokens)
+    return DocumentRecord(text=text, spans=spans, annotated=annotated, tokens=packed)
+
+
+def _entities(first_line: int, tags: list[str | None], scheme: str) -> list[tuple[int, int, str]]:
+    """The entities of one sentence's tags (token ranges), reading only its entity tags: each run of O is
+    read as one O, which means the same to every scheme (it closes any open entity)."""
+    shown: list[str] = []
+    where: list[int] = []  # the token index of each tag shown
+    for i, tag in enumerate(tags):
+        if tag is not None and tag != "O":
+            if where and where[-1] != i - 1:
+                shown.append("O")
+                where.append(i - 1)
+            shown.append(tag)
+            where.append(i)
+    try:
+        found = tags_to_spans(shown, scheme)
+    except TagError as exc:  # the first pass saw every tag fit the scheme: only a file changed under us
+        raise FormatError(first_line + where[exc.index], f"{exc.message} (the file reads as {NAMES[scheme]})") \
+            from None
+    return [(where[start], where[end - 1] + 1, label) for start, end, label in found]

@@ -6,12 +6,13 @@ from itertools import islice
 from django.conf import settings
 from django.db import transaction
 
+from projects import bulk
 from projects.errors import InvalidInput, over_limit
 from projects.inputs import check_input
 from projects.models import Document, Project
 from projects.overlap import phase_of, sample_flags
-from projects.token_columns import pack, tokenizer_key, unpack
-from projects.tokens import BulkTokenizer, tokenizer_for
+from projects.token_columns import tokenizer_key, unpack
+from projects.tokens import BulkTokenizer, bulk_tokenizer
 
 
 def check_document_fields(i: int | None, text: object, meta: object, *, stored: bool = False) -> None:
@@ -32,18 +33,21 @@ def check_document_fields(i: int | None, text: object, meta: object, *, stored: 
 
 @transaction.atomic
 def do_create_documents(project: Project, items: Sequence[dict], *, acting_user=None) -> list[Document]:
-    """Create documents from ``{"text", "meta"?}`` items in one bulk write, with their tokens."""
+    """Create documents from ``{"text", "meta"?}`` items, unlabelled, with their tokens: tokenized,
+    packed and written as an import's are (``projects.bulk``'s document writer), in this process."""
     for i, item in enumerate(items):
         check_document_fields(i if len(items) > 1 else None, item.get("text"), item.get("meta"))
-    tokenizer, key = tokenizer_for(project.language), tokenizer_key(project.language)
-    overlap = overlap_flags(project, len(items))
-    documents = [
-        Document(project=project, text=item["text"], meta=item.get("meta") or {},
-                 content_hash=Document.hash_text(item["text"]), tokens=pack(tokenizer(item["text"]), key),
-                 overlap=in_sample)
-        for item, in_sample in zip(items, overlap, strict=True)
-    ]
-    return Document.objects.bulk_create(documents, batch_size=1000)
+    tokenizer = bulk_tokenizer(project.language)
+    with tokenizer.batch():
+        documents = [bulk.NewDocument(text=item["text"], content_hash=Document.hash_text(item["text"]),
+                                      meta=item.get("meta") or {}, tokens=tokenizer.tokenize(item["text"])[0])
+                     for item in items]
+    with bulk.document_writer(project, acting_user=acting_user, keep_ids=True) as writer:
+        writer.write(documents, {}, {})
+    created = list(Document.objects.filter(pk__in=writer.document_ids).order_by("pk"))
+    for document in created:
+        document.project = project
+    return created
 
 
 def overlap_flags(project: Project, count: int) -> list[bool]:
