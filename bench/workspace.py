@@ -1,7 +1,7 @@
 """Workspace benchmark: first text from navigation, then rendering and editing a 5,000-token document with 500 spans.
 
     .venv/bin/python bench/workspace.py [--tokens 5000] [--spans 500] [--relations 50] [--runs 9] [--edits 30]
-                                        [--first-runs 15] [--workers 2] [--threads 2]
+                                        [--first-runs 15] [--workers 2] [--threads 2] [--timeline]
 
 It makes a throwaway database (with DATABASE_URL: ``annotator_bench_workspace_<pid>`` on
 that PostgreSQL server, dropped afterwards; without: SQLite in a temporary folder),
@@ -271,6 +271,9 @@ FIRST_TEXT_READ = """() => {
         transferred: navigation.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0),
         document_bytes: documents.reduce((sum, r) => sum + r.encodedBodySize, 0),
         document_decoded: documents.reduce((sum, r) => sum + r.decodedBodySize, 0),
+        marks: performance.getEntriesByType("mark").map((m) => `${m.name}@${Math.round(m.startTime)}`).join(" "),
+        timeline: resources.map((r) => [new URL(r.name).pathname.split("/").pop() || r.name, Math.round(r.startTime),
+                                        Math.round(r.responseStart), Math.round(r.responseEnd)]),
     };
 }"""
 
@@ -287,6 +290,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--edits", type=int, default=30)
     parser.add_argument("--first-runs", type=int, default=15, help="navigations per document for first text")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print the last cold run's requests (start, first byte, end) and performance marks")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -399,6 +404,10 @@ def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
                 page.close()
                 if run >= warm_up:
                     results[key]["cold"].append(cold)
+                    if args.timeline and run == warm_up + args.first_runs - 1:
+                        print(f"{key}, last cold run: in the DOM at {cold['dom']:.0f} ms; marks {cold['marks']}; "
+                              "requests (start/first byte/end ms): "
+                              + " ".join(f"{name}:{a}/{b}/{c}" for name, a, b, c in cold["timeline"]))
                     results[key]["warm"].append(warm)
         context.close()
         browser.close()

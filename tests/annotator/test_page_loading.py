@@ -81,28 +81,37 @@ def test_the_workspace_asks_for_all_its_modules_at_once_and_for_compact_gzipped_
     page.on("pageerror", lambda error: errors.append(str(error)))
     log_in(page, live_server.url, "ann", "pw-ann")
     project, document = workspace_project["project"], workspace_project["documents"][1]
-    for address in (f"/projects/{project.pk}/annotate/", f"/projects/{project.pk}/annotate/#document={document.pk}"):
+    page_path = f"/projects/{project.pk}/annotate/"
+    skipped = workspace_project["documents"][0].pk
+    for address, skip in ((page_path, None), (f"{page_path}#document={document.pk}", None), (page_path, skipped)):
+        if skip is not None:  # this tab skipped a document (trail.js): /next/ is asked to pass over it
+            page.evaluate("([key, skipped]) => sessionStorage.setItem(key, JSON.stringify({ids: [], pos: -1, skipped}))",
+                          [f"annotator:{project.pk}:trail", [skip]])
         page.goto("about:blank")
         sent = watch_requests(context, page)
         page.goto(live_server.url + address)
         wait_for_document(page)
+        if skip is not None:
+            assert page.evaluate("window.annotator.doc.id") != skip
         loaded = page.evaluate(LOADED)
         check_modules_loaded_at_once(loaded, sent, f"/projects/{project.pk}/annotate/")
         assert page.evaluate("performance.getEntriesByName('annotator:first-text').length") == 1
         # The first document comes in one request (/next/, or the document's bundle), its tokens compact, and
         # JSON of 200 bytes or more gzipped: fewer bytes came than the browser decoded.
         calls = {call["path"] + call["query"]: call for call in loaded["api"]}
-        bundles = [a for a in calls if a.endswith(("/next/?format=compact", "/bundle/?format=compact"))]
+        bundles = [a for a in calls if a.split("&")[0].endswith(("/next/?format=compact", "/bundle/?format=compact"))]
         assert len(bundles) == 1, list(calls)
         # The project and its labels came with the page: the first text waited for that one request only.
         assert not [a for a in calls if a.endswith(("/labels/", f"/projects/{project.pk}/"))], list(calls)
         assert not [a for a in calls if a.split("?")[0].endswith(("/tokens/", "/annotation/", "/suggestions/"))]
-        sizable = [call for call in loaded["api"] if call["decoded"] >= 200]
+        sizable = [call for call in loaded["api"] if call["decoded"] >= 200 and call["path"] + call["query"] in bundles]
         assert sizable and [call for call in sizable if not 0 < call["encoded"] < call["decoded"]] == []
-        # Asked for by prefetch.js, which runs as soon as it arrives, not by the workspace once all has arrived.
         assert [entry.rsplit("/", 1)[-1] for entry in loaded["entries"]] == ["prefetch.js", "main.js"]
-        first = [r for r in sent if r["path"].startswith("/api/") and r["query"] == "format=compact"]
-        assert len(first) == 1 and first[0]["script"].endswith("/prefetch.js"), sent
+        # Asked for once, by the page's inline script (_early_fetch.html) while the HTML was parsed, before any
+        # module had arrived; api.js took that answer rather than asking again.
+        first = [r for r in sent if r["path"].startswith("/api/") and "format=compact" in r["query"]]
+        assert len(first) == 1 and (first[0]["initiator"], first[0]["script"]) == ("script", page_path), sent
+        assert first[0]["query"] == ("format=compact" if skip is None else f"format=compact&skip={skip}"), first
     assert page.evaluate("window.annotator.doc.id") == document.pk
     assert errors == []
 
@@ -153,15 +162,17 @@ def production_server():
                 log.seek(0)
                 pytest.fail(f"gunicorn did not start:\n{log.read().decode(errors='replace')[-3000:]}")
             time.sleep(0.2)
-    yield {"url": f"http://127.0.0.1:{port}", "password": json.loads(credentials.read_text())["demo-annotator"],
+    passwords = json.loads(credentials.read_text())
+    yield {"url": f"http://127.0.0.1:{port}", "password": passwords["demo-annotator"], "admin": passwords["demo-admin"],
            "manifest": json.loads((folder / "static" / "staticfiles.json").read_text())["paths"]}
     process.terminate()
     process.wait(timeout=30)
 
 
-def test_after_collectstatic_the_preloads_are_the_hashed_modules_the_imports_ask_for(browser, production_server):
+def test_after_collectstatic_the_workspace_loads_one_hashed_bundle_cached_for_good(browser, production_server):
     server = production_server
     hashed = {"/static/" + name for name in server["manifest"].values()}
+    bundle = "/static/" + server["manifest"]["annotator/workspace/main.bundle.js"]
     context = browser.new_context(bypass_csp=True)  # wait_for_function evaluates with eval()
     try:
         page = context.new_page()
@@ -180,18 +191,42 @@ def test_after_collectstatic_the_preloads_are_the_hashed_modules_the_imports_ask
         page.goto(f"{server['url']}/projects/1/annotate/")
         wait_for_document(page)
         loaded = page.evaluate(LOADED)
-        check_modules_loaded_at_once(loaded, sent, "/projects/1/annotate/")
-        modules = [m["path"] for m in loaded["modules"]]
-        assert set(modules) <= hashed, set(modules) - hashed  # the imports were rewritten to hashed names too
-        assert all(statuses[path] == [200] for path in modules), statuses
-        assert all("immutable" in cache_control[path] for path in modules), cache_control
-        # Opened again: every module from the browser's cache (no bytes over the network), none revalidated.
+        # One module: the page's bundle (annotator/modules.py), hashed, asked for by the HTML; no preloads.
+        assert [m["path"] for m in loaded["modules"]] == [bundle] == loaded["entries"] and loaded["preloads"] == []
+        assert bundle in hashed and statuses[bundle] == [200] and "immutable" in cache_control[bundle]
+        assert [(r["initiator"], r["by"]) for r in sent if r["path"] == bundle] == [("parser", "/projects/1/annotate/")]
+        # The bundled code is the workspace: the first document shown, the labels' bar, a label applied by key.
+        assert page.evaluate("window.annotator.entityLabels.length") >= 1
+        spans = page.evaluate("window.annotator.history.current.spans.length")
+        page.evaluate("window.annotator.select(0, 0)")
+        page.keyboard.press(page.evaluate("window.annotator.entityLabels[0].shortcut"))
+        page.wait_for_function(f"window.annotator.history.current.spans.length === {spans + 1}")
+        # Opened again: the bundle from the browser's cache (no bytes over the network), not revalidated.
         page.goto("about:blank")
         page.goto(f"{server['url']}/projects/1/annotate/")
         wait_for_document(page)
         again = page.evaluate(LOADED)["modules"]
-        assert sorted(m["path"] for m in again) == sorted(modules)
-        assert [m["path"] for m in again if m["transferred"] != 0] == []
+        assert [(m["path"], m["transferred"]) for m in again] == [(bundle, 0)]
         assert errors == []
     finally:
         context.close()
+
+
+def test_after_collectstatic_the_review_page_runs_from_its_bundle(browser, production_server):
+    server = production_server
+    bundle = "/static/" + server["manifest"]["curation/review.bundle.js"]
+    context = browser.new_context(bypass_csp=True)
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        log_in(page, server["url"], "demo-admin", server["admin"])
+        page.goto(f"{server['url']}/projects/1/review/")
+        page.wait_for_function("window.annotator !== undefined && window.annotator.ready !== undefined")
+        page.evaluate("window.annotator.ready")
+        loaded = page.evaluate(LOADED)
+        assert [m["path"] for m in loaded["modules"]] == [bundle] and loaded["preloads"] == []
+        assert errors == []
+    finally:
+        context.close()
+

@@ -66,5 +66,10 @@ def test_the_api_docs_page_loads_nothing_from_elsewhere_and_alone_may_start_a_bl
     page = response.content.decode()
     assert "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in page
     assert "https://" not in page  # no CDN, no web fonts
-    workspace = policy(staff_client.get(f"/projects/{project.pk}/annotate/"))
-    assert workspace["script-src"] == ["'self'"] and "worker-src" not in workspace
+    page = staff_client.get(f"/projects/{project.pk}/annotate/")
+    workspace = policy(page)
+    # The workspace's one inline script (its early request, _early_fetch.html) runs by a nonce of this response.
+    [nonce] = [source for source in workspace["script-src"] if source.startswith("'nonce-")]
+    assert workspace["script-src"] == ["'self'", nonce] and "worker-src" not in workspace
+    assert page.content.decode().count(f'<script nonce="{nonce[7:-1]}">') == 1
+    assert nonce != policy(staff_client.get(f"/projects/{project.pk}/annotate/"))["script-src"][1]  # new each time

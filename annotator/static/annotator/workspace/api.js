@@ -31,20 +31,30 @@ export function tokenObjects(tokens) {
   return objects;
 }
 
-export function createApi({ base, csrfToken }) {
+/**
+ * `early`: a GET the page started before its modules arrived ({path, response: fetch()'s promise}; the workspace's
+ * _early_fetch.html): the first request for that same path takes its answer instead of asking again.
+ */
+export function createApi({ base, csrfToken, early = null }) {
   async function request(method, path, body) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
     let response;
     try {
-      // A path relative to /api/v1/, or one the API gave whole (a next page: "/api/v1/...", "https://...").
-      response = await fetch(/^(\/|https?:)/.test(path) ? path : base + path, {
-        method,
-        headers,
-        credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      if (early && method === "GET" && path === early.path) {
+        const started = early.response;
+        early = null;
+        response = await started;
+      } else {
+        // A path relative to /api/v1/, or one the API gave whole (a next page: "/api/v1/...", "https://...").
+        response = await fetch(/^(\/|https?:)/.test(path) ? path : base + path, {
+          method,
+          headers,
+          credentials: "same-origin",
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      }
     } catch (error) {
       throw new ApiError(0, null, "The server cannot be reached. Check your connection.");
     }
