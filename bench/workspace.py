@@ -22,8 +22,10 @@ Figures, each the median over the runs (after warm-up runs):
   scripts), and until the next frame after it has been painted; and the page's own
   ``annotator:first-text`` mark when it sets one. For (a) the seed article's longest
   paragraph and (b) the generated document, each opened by ``#document=<id>`` in a
-  new tab with the browser's HTTP cache emptied (cold: a first visit) and then opened
-  again in that tab (warm: static files from the cache). Also when the last module
+  new tab with the browser's HTTP cache emptied (cold: a first visit), then opened
+  again in that tab (warm: static files from the cache), then from the projects page
+  in that tab with the cache emptied again (listed: a first visit as a person makes
+  it, the tab's renderer already running). Also when the last module
   script finished loading and the first API request started (Resource Timing), and
   the bytes the page transferred.
 - render: the page's DocumentView.render() of the whole document plus the
@@ -329,11 +331,11 @@ def main() -> None:
     for key, what in (("seed", f"(a) the seed article's longest paragraph, {seed['tokens']} tokens"),
                       ("large", f"(b) the generated document, {facts['tokens']} tokens, {facts['spans']} spans")):
         print(f"first text, {what}; median of {args.first_runs}, from navigation start:")
-        for visit in ("cold", "warm"):
+        for visit in ("cold", "warm", "listed"):
             runs = first[key][visit]
             median = lambda name: statistics.median(r[name] for r in runs)  # noqa: E731
             marks = [r["mark"] for r in runs if r["mark"] is not None]
-            print(f"  {visit:4} cache: in the DOM {median('dom'):6.1f} ms, painted {median('painted'):6.1f} ms"
+            print(f"  {visit:6}: in the DOM {median('dom'):6.1f} ms, painted {median('painted'):6.1f} ms"
                   + (f", page mark {statistics.median(marks):6.1f} ms" if marks else "")
                   + f"  (HTML {median('html'):.0f} ms, {runs[0]['modules']} module files loaded by "
                   f"{median('modules_loaded'):.0f} ms, first API request at {median('first_api'):.0f} ms, "
@@ -370,12 +372,14 @@ def log_in(browser, base: str) -> dict:
 
 def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
     """Per document, runs of {dom, painted, mark, ...} (ms from navigation start): cold (a new tab of a browser
-    already open, its HTTP cache emptied: a first visit) and warm (the same page opened again in that tab)."""
+    already open, its HTTP cache emptied: a first visit), warm (the same page opened again in that tab) and listed
+    (cold again, but reached from the projects page in that tab, as a person goes there: the tab's renderer
+    process is already up, which a new tab must start while the page loads)."""
     from playwright.sync_api import sync_playwright
 
     pages = {"seed": (facts["seed"]["project"], facts["seed"]["document"]),
              "large": (facts["project"], facts["document"])}
-    results = {key: {"cold": [], "warm": []} for key in pages}
+    results = {key: {"cold": [], "warm": [], "listed": []} for key in pages}
     errors = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -401,6 +405,9 @@ def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
                 cold = visit(page, url)
                 page.goto("about:blank")
                 warm = visit(page, url)
+                page.goto(f"{base}/")
+                context.new_cdp_session(page).send("Network.clearBrowserCache")
+                listed = visit(page, url)
                 page.close()
                 if run >= warm_up:
                     results[key]["cold"].append(cold)
@@ -409,6 +416,7 @@ def measure_first_text(base: str, facts: dict, args, warm_up: int = 3) -> dict:
                               "requests (start/first byte/end ms): "
                               + " ".join(f"{name}:{a}/{b}/{c}" for name, a, b, c in cold["timeline"]))
                     results[key]["warm"].append(warm)
+                    results[key]["listed"].append(listed)
         context.close()
         browser.close()
     if errors:
