@@ -66,10 +66,14 @@ CURVE_COLORS = ("#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#57606a"
 def dashboard(request, project_id: int):
     """The curation dashboard with the models' learning curves (pipelines) below the agreement."""
     context = curation_pages.dashboard_context(request, project_id)
-    curves = learning_curves(context["project"])
+    chart = learning_curve_chart(learning_curves(context["project"]))
+    return render(request, "annotator/dashboard.html", {**context, "learning_curve_chart": mark_safe(chart)})  # noqa: S308 - escaped
+
+
+def learning_curve_chart(curves: dict[str, list[dict]]) -> str:
+    """The SVG of the models' learning curves (``pipelines.models.learning_curves``), a line per model name."""
     series = [(name, CURVE_COLORS[i % len(CURVE_COLORS)],
                [(point["documents"], point["f"], f"v{point['version']}") for point in points])
               for i, (name, points) in enumerate(sorted(curves.items()))]
-    chart = line_chart_svg(series, title="Learning curves: dev F1 per model version", x_label="documents trained on",
-                           y_label="F1", empty="No model trained yet.")
-    return render(request, "annotator/dashboard.html", {**context, "learning_curve_chart": mark_safe(chart)})  # noqa: S308 - escaped
+    return line_chart_svg(series, title="Learning curves: dev F1 per model version", x_label="documents trained on",
+                          y_label="F1", empty="No model trained yet.")

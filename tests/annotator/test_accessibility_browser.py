@@ -362,3 +362,29 @@ def test_spans_and_arcs_are_named_and_focus_is_always_visible(live_server, open_
     page.goto(f"{live_server.url}/projects/{a11y_project['project'].pk}/dashboard/")
     stops = tab_through(page)
     assert "Review" in {s["what"] for s in stops} and outline_missing(stops) == []
+
+
+def test_a_drawn_learning_curve_passes_axe(browser):
+    """The dashboard's learning-curve chart with models in it (the page test above sees it empty): six models,
+    one per line colour, their points named, on the page's own style sheet."""
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    from annotator.pages import learning_curve_chart
+
+    curves = {f"model-{i}": [{"documents": 50 * (k + 1), "f": min(1.0, 0.3 + 0.1 * k + 0.02 * i), "version": str(k + 1)}
+                             for k in range(4)] for i in range(6)}
+    curves["model-0"][1]["f"] = None  # a version without a dev score: left out of its line
+    chart = learning_curve_chart(curves)
+    assert chart.count("<circle") == 6 * 4 - 1 and chart.count("<polyline") == 6
+    page = browser.new_page()
+    try:
+        page.set_content(f'<!doctype html><html lang="en"><head><title>Dashboard</title></head><body><main>'
+                         f'<h1>Dashboard</h1><section data-chart="learning-curve">{chart}</section></main></body></html>')
+        page.add_style_tag(content=Path(finders.find("annotator/base.css")).read_text(encoding="utf-8"))
+        assert blocking_violations(page, "learning curve") == []
+        names = page.eval_on_selector_all("svg.chart circle title", "titles => titles.map((t) => t.textContent)")
+        assert "model-0 v1: 0.300 at 50" in names and len(names) == 23
+    finally:
+        page.close()
