@@ -26,10 +26,13 @@ process tree (the worker and the import's processes, summed, sampled every
 0.05 s), then the ratio of the peaks, and the load average when each import ended
 (the machine may be shared: figures are only as quiet as it is).
 
-Figures on the 2-core development machine, shared with other work (load average 1.6-2.1): JSONL 3,015
-documents/s at 100,000 (2,002 at 10,000), CoNLL 3,472/s (2,326); worker tree peak RSS 357 vs 373 MiB
-(JSONL) and 357 vs 365 MiB (CoNLL) at 10,000 vs 100,000 documents. The import before worker processes,
-in the next minutes: JSONL 2,043/s. See README, Performance.
+Figures on the 2-core development machine, shared with other work (load average 2.1-4.1), two import
+worker processes: JSONL 2,451-3,390 documents/s at 100,000 over three runs (1,255-1,486 at 10,000), CoNLL
+2,097-2,663/s (1,380-1,488); worker tree peak RSS 490 vs 542 MiB (JSONL) and 479 vs 537 MiB (CoNLL) at 10,000
+vs 100,000 documents. Back to back, JSONL at 100,000: 3,384/s with two worker processes, 2,654/s with one.
+CPU seconds of the JSONL import of 100,000 (worker processes / PostgreSQL's backend / importing process),
+back to back at load 1.6-2.3: 17.5 + 16.2 / 22.3 / 7.1 (2,573/s); before issue 16's savings, with one worker
+process, 33.6 / 22.6 / 6.7 (2,357/s). See README, Performance.
 
 The database is a dedicated one on the same server as DATABASE_URL
 (``annotator_bench`` unless ``--database`` says otherwise), created when

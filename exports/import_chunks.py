@@ -34,7 +34,7 @@ from projects.actions.labels import check_label_fields
 from projects.errors import InvalidInput, over_limit
 from projects.inputs import check_input
 from projects.models import Document, Label
-from projects.spans import RelationIn, SpanIn, check_relations, check_spans
+from projects.spans import RelationIn, SpanIn, check_relations, check_spans, spans_pass
 from projects.token_columns import file_columns
 from projects.tokens import BulkTokenizer, Tokens
 
@@ -182,19 +182,20 @@ class Checker:
                 self.note_new_labels(record, checked)
             if not record.text.strip():
                 raise InvalidInput("the text is only whitespace, but it has spans")
-            own = file_columns(record.tokens, record.text)  # the file's own tokens (conll, spacy, Prodigy)
-            if own is not None:
-                tokens = Tokens.from_columns(own) if record.spans else None
-            else:
+            columns = file_columns(record.tokens, record.text)  # the file's own tokens (conll, spacy, Prodigy)
+            if columns is None:
                 record.tokens, columns = self.tokenizer.tokenize_columns(record.text)
-                tokens = Tokens.from_columns(columns) if record.spans else None
-            spans = [SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)]
-            if spans:
-                check_spans(spans, text_length=len(record.text), tokens=tokens,
+            if record.spans and not spans_pass(
+                    record.spans, text_length=len(record.text), starts=columns.starts, ends=columns.ends,
+                    visible=columns.visible(), entity_labels=self.entity_labels, allow_overlap=context.allow_overlap):
+                # Not the quick case: the full check, which names what is wrong.
+                check_spans([SpanIn(str(i), s.start, s.end, s.label) for i, s in enumerate(record.spans)],
+                            text_length=len(record.text), tokens=Tokens.from_columns(columns),
                             entity_labels=self.entity_labels, allow_overlap=context.allow_overlap)
             if record.relations:
                 check_relations([RelationIn(str(r.head), str(r.tail), r.label) for r in record.relations],
-                                span_keys={s.key for s in spans}, relation_labels=self.relation_labels)
+                                span_keys={str(i) for i in range(len(record.spans))},
+                                relation_labels=self.relation_labels)
         except InvalidInput as exc:
             hint = " (import with create_labels=true to create it)" if exc.code == "unknown_label" else ""
             raise FormatError(line_no, exc.detail + hint) from None

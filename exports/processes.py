@@ -30,6 +30,7 @@ its pipe close and exits too.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import queue
@@ -205,6 +206,9 @@ def serve(tasks: Connection, results: Connection) -> None:
         handler, failure = factory(*args), None
     except Exception:
         handler, failure = None, traceback.format_exc()
+    # What setting up made (Django, the handler's spaCy pipeline) lives as long as the worker: out of the
+    # collector's way, so its collections only walk a task's objects (they took 7% of an import's checking).
+    gc.freeze()
     results.send_bytes(pickle.dumps((failure is None, failure), protocol=pickle.HIGHEST_PROTOCOL))  # ready
     inbox: queue.SimpleQueue = queue.SimpleQueue()
 

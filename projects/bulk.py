@@ -262,8 +262,11 @@ def pack_documents(documents: Iterable[NewDocument], *, copy: bool) -> DocumentB
         if d.spans is None:
             batch.spans.append(None)
         else:
-            batch.spans.append(tuple(value for s in d.spans for value in (
-                s.start, s.end, _index(entity_index, batch.entity_labels, s.label))))
+            flat = []
+            for s in d.spans:
+                at = entity_index.get(s.label)
+                flat += (s.start, s.end, _index(entity_index, batch.entity_labels, s.label) if at is None else at)
+            batch.spans.append(tuple(flat))
         batch.relations.append(tuple(value for r in d.relations for value in (
             r.head, r.tail, _index(relation_index, batch.relation_labels, r.label))))
     return batch

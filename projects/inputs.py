@@ -27,6 +27,7 @@ MAX_JSON_DEPTH = 64
 MAX_PATH_SHOWN = 100
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def text_problem(value: str) -> str | None:
@@ -45,6 +46,11 @@ def problem_in(value: object, *, path: str = "", max_depth: int = MAX_JSON_DEPTH
     if isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value)):
         # A text, or a list of labels: one scan of them all finds nothing, almost always (an import's every line).
         if text_problem(value if isinstance(value, str) else "".join(value)) is None:
+            return None
+    elif isinstance(value, dict) and max_depth > 0 and all(type(key) is str for key in value) \
+            and all(type(item) in _SCALARS for item in value.values()):
+        # A flat object (an import's meta, most often): its keys and strings in one scan, no path made.
+        if text_problem("".join(value) + "".join(item for item in value.values() if type(item) is str)) is None:
             return None
     stack: list[tuple[object, str, int]] = [(value, path, 0)]
     while stack:

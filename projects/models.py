@@ -129,7 +129,9 @@ class Document(models.Model):
         SUBMITTED = "submitted", "Submitted"
         REVIEWED = "reviewed", "Reviewed"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    # No index of its own: document_queue and document_content_hash start with it (one index less to fill per
+    # document imported).
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents", db_index=False)
     text = models.TextField()
     meta = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the text, to find duplicates.")
@@ -206,8 +208,9 @@ class Annotation(models.Model):
         SUBMITTED = "submitted", "Submitted"
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="annotations")
-    annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="annotations"
+    annotator = models.ForeignKey(  # no index of its own: annotation_by_annotator starts with it
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="annotations",
+        db_index=False,
     )
     is_gold = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
@@ -244,8 +247,10 @@ class Assignment(models.Model):
     holder's annotation is submitted.
     """
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="assignments")
+    # No index of their own: assignment_throughput starts with the project, assignment_unique_per_annotator
+    # with the document.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments", db_index=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="assignments", db_index=False)
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", help_text="The admin who assigned it; empty for the queue.")
@@ -348,7 +353,8 @@ class Reopening(models.Model):
 
 
 class Span(models.Model):
-    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="spans")
+    # No index of its own: span_unique_key starts with it (one index less to fill per span).
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="spans", db_index=False)
     # The client's id for the span, echoed back so relations and UI state stay stable.
     key = models.CharField(max_length=64)
     start = models.PositiveIntegerField()

@@ -6,6 +6,7 @@ rejects (``spans[2]``, ``relations[0]``) so an API client can fix it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,37 @@ def check_spans(
                 f"{where}[{a}] and {where}[{b}] overlap, and this project does not allow overlapping spans",
                 code="span_overlap",
             )
+
+
+def spans_pass(spans: Sequence, *, text_length: int, starts: Sequence[int], ends: Sequence[int], visible: bytes,
+               entity_labels: set[str] | dict, allow_overlap: bool) -> bool:
+    """True when ``check_spans`` surely passes spans keyed by their indices (an import's): each in bounds, on
+    token boundaries, of a known label, in order of (start, end) and not overlapping unless allowed (so none
+    repeats). ``starts``, ``ends`` (ascending) and ``visible`` are the text's tokens' columns
+    (``TokenColumns``). False says nothing: ``check_spans`` then finds the error, if there is one.
+
+    No set of boundaries nor an object per span: an import's every span is checked, and this took a third of
+    the time ``check_spans`` with its ``Tokens`` took.
+    """
+    count = len(starts)
+    previous_start = previous_end = -1
+    for span in spans:
+        start, end = span.start, span.end
+        if not 0 <= start < end <= text_length or span.label not in entity_labels:
+            return False
+        if allow_overlap:
+            if start < previous_start or (start == previous_start and end <= previous_end):
+                return False
+        elif start < previous_end:
+            return False
+        i = bisect_left(starts, start)
+        if i == count or starts[i] != start or not visible[i]:
+            return False
+        i = bisect_left(ends, end, i)
+        if i == count or ends[i] != end or not visible[i]:
+            return False
+        previous_start, previous_end = start, end
+    return True
 
 
 def find_overlap(offsets: Sequence[tuple[int, int]]) -> tuple[int, int] | None:

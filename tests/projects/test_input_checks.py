@@ -30,6 +30,15 @@ def test_problem_in_names_the_path_of_the_first_problem():
     assert problem_in({"text": "Emoji 🇷🇺 and 叙利亚 are characters"}) is None
 
 
+def test_a_flat_object_is_scanned_at_once_and_its_problem_still_named():
+    assert problem_in({"n": 1, "source": "bench", "ok": True, "none": None, "x": 1.5}, path="meta") is None
+    assert problem_in({"n": 1, "note": "a\x00b"}, path="meta") == (
+        "meta.note", "contains a NUL character (\\u0000), which cannot be stored")
+    assert problem_in({"n": 1, "k\ud800": "v"}, path="meta") == (
+        "meta", "has a key that contains a lone surrogate (\\ud800), which is not a character")
+    assert problem_in({}, path="meta", max_depth=0) == ("meta", "is nested deeper than 0 levels")
+
+
 def test_problem_in_walks_any_depth_without_recursion():
     value: list = []
     for _ in range(100_000):
