@@ -118,24 +118,29 @@ def request(port: int, method: str, path: str, body: bytes | None = None, header
         client.close()
 
 
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    env = product_env(DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+def start_server(argv: list[str], env: dict, port: int) -> subprocess.Popen:
+    """``argv`` (a server on 127.0.0.1:``port``) started, once it answers; the test fails with its log if it
+    stops or does not answer within 90 s."""
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                               cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
     while True:
         try:
             request(port, "GET", "/accounts/login/")
-            break
+            return process
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 log.seek(0)
                 pytest.fail(f"the server did not start:\n{log.read().decode(errors='replace')[-3000:]}")
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = product_env(DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    process = start_server([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], env, port)
     yield port
     process.terminate()
     process.wait(timeout=30)

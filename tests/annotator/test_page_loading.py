@@ -11,14 +11,13 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.annotator.conftest import log_in, wait_for_document
-from tests.annotator.test_defaults import BASE_DIR, free_port, product_env, request
+from tests.annotator.test_defaults import BASE_DIR, free_port, product_env, start_server
 from tests.curation.test_review_page import review_project  # noqa: F401 - the review page's fixture
 
 pytestmark = pytest.mark.postgres
@@ -147,21 +146,8 @@ def production_server():
                               text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
     port = free_port()
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "annotator.wsgi:application",
-                                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
-                               cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            request(port, "GET", "/accounts/login/")
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.seek(0)
-                pytest.fail(f"gunicorn did not start:\n{log.read().decode(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+    process = start_server([str(Path(sys.executable).parent / "gunicorn"), "annotator.wsgi:application",
+                            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"], env, port)
     passwords = json.loads(credentials.read_text())
     yield {"url": f"http://127.0.0.1:{port}", "password": passwords["demo-annotator"], "admin": passwords["demo-admin"],
            "manifest": json.loads((folder / "static" / "staticfiles.json").read_text())["paths"]}
